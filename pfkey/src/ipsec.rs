@@ -30,6 +30,11 @@ dialect_numbers! {
         Outbound = [2, 2, 2],
         /// Forwarded (Linux).
         Forward = [3, _, _],
+        /// A per-socket inbound policy (Linux reports socket policies, such
+        /// as IKE daemons' bypass policies, as XFRM direction + 1 = 4).
+        SocketInbound = [4, _, _],
+        /// A per-socket outbound policy (Linux: 5).
+        SocketOutbound = [5, _, _],
     }
 }
 
@@ -44,6 +49,8 @@ dialect_numbers! {
         Tunnel = [2, 2, _],
         /// Bound end-to-end tunnel (Linux).
         Beet = [3, _, _],
+        /// TCP-MD5 signature "mode" (FreeBSD).
+        TcpMd5 = [_, 3, _],
     }
 }
 

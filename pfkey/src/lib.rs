@@ -16,7 +16,10 @@
 //! - [`PfKeySocket`] opens the kernel socket, matches replies by seq and
 //!   pid (dumps by pid and type until the last record), keeps kernel events
 //!   apart from other processes' replies, and reports receive-queue
-//!   overflow so the caller can resynchronise.
+//!   overflow (ENOBUFS) so the caller can resynchronise. Only FreeBSD
+//!   reports overflow; Linux af_key and OpenBSD drop the message silently,
+//!   so there a timeout is the only sign and should also trigger a resync.
+//!   OpenBSD dumps need sysctl (not the socket) and are refused for now.
 //! - [`show`] prints SAs and policies the way `setkey -D` / `-DP` do.
 //!
 //! Differences handled per dialect, beyond numbering: OpenBSD numbers AH 1

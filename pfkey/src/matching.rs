@@ -69,9 +69,7 @@ pub fn classify(msg: &Message, our_pid: u32, pending: &[Pending]) -> Disposition
         if p.dump && p.msg_type == msg.msg_type {
             // An error reply (e.g. ENOENT for an empty table) echoes the
             // request's seq and ends the dump.
-            // OpenBSD echoes the request (same seq, no extensions) at the end.
-            let last =
-                msg.seq == 0 || msg.errno != 0 || (msg.seq == p.seq && msg.extensions.is_empty());
+            let last = msg.seq == 0 || msg.errno != 0;
             return Disposition::DumpRecord { seq: p.seq, last };
         }
         if matches_reply(p, msg) {
@@ -169,8 +167,9 @@ mod tests {
     #[test]
     fn dump_records_match_by_pid_and_type_until_seq_zero() {
         let p = [pending(MessageType::Dump, 5)];
-        // Linux numbers the records itself: 3, 2, 1, then 0 for the last.
-        for s in [3, 2, 1] {
+        // The kernel numbers the records itself (Linux counts up, FreeBSD
+        // down) and gives the last one seq 0.
+        for s in [1, 2, 3] {
             assert_eq!(
                 classify(&record(MessageType::Dump, s), ME, &p),
                 Disposition::DumpRecord {
@@ -188,11 +187,6 @@ mod tests {
         e.errno = 2;
         assert_eq!(
             classify(&e, ME, &p),
-            Disposition::DumpRecord { seq: 5, last: true }
-        );
-        // OpenBSD's closing echo of the request: same seq, no extensions.
-        assert_eq!(
-            classify(&msg(MessageType::Dump, 5, ME), ME, &p),
             Disposition::DumpRecord { seq: 5, last: true }
         );
         // Another process's dump is not ours.

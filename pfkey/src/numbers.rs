@@ -169,6 +169,8 @@ pub enum Layout {
     Replay,
     /// OpenBSD `struct sadb_x_iface`.
     Iface,
+    /// FreeBSD `struct sadb_x_if_hw_offl`.
+    IfHwOffload,
 }
 
 dialect_numbers! {
@@ -242,6 +244,8 @@ dialect_numbers! {
         LifetimeCurSwOffload = [_, 29, _],
         /// Current lifetime of hardware-offloaded traffic (FreeBSD 14+).
         LifetimeCurHwOffload = [_, 30, _],
+        /// Interface for IPsec hardware offload (FreeBSD 14+).
+        IfHwOffload = [_, 31, _],
         /// Flow source mask (OpenBSD).
         SrcMask = [_, _, 17],
         /// Flow destination mask (OpenBSD).
@@ -330,6 +334,7 @@ impl ExtKind {
             Mtu => Layout::Mtu,
             Replay => Layout::Replay,
             Iface => Layout::Iface,
+            IfHwOffload => Layout::IfHwOffload,
         }
     }
 }

@@ -131,6 +131,7 @@ pub fn sa_entry(msg: &Message, d: Dialect, show_keys: bool) -> String {
             Mode::Tunnel => "tunnel",
             Mode::Beet => "beet",
             Mode::Any => "any",
+            Mode::TcpMd5 => "tcp-md5",
         };
         (m, s.reqid)
     });
@@ -242,6 +243,8 @@ pub fn policy_entry(msg: &Message, d: Dialect) -> String {
             crate::ipsec::Direction::Outbound => "out",
             crate::ipsec::Direction::Forward => "fwd",
             crate::ipsec::Direction::Any => "any",
+            crate::ipsec::Direction::SocketInbound => "in(socket)",
+            crate::ipsec::Direction::SocketOutbound => "out(socket)",
         };
         let _ = writeln!(
             out,

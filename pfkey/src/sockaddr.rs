@@ -45,7 +45,7 @@ pub(crate) fn write_sockaddr(w: &mut Writer, addr: &SocketAddr, dialect: Dialect
             w.zeros(8);
         }
         SocketAddr::V6(a) => {
-            w.u32(a.flowinfo());
+            w.u32_be(a.flowinfo());
             w.bytes(&a.ip().octets());
             w.u32(a.scope_id());
         }
@@ -93,7 +93,7 @@ pub(crate) fn read_sockaddr(
         r.skip(8, "sockaddr_in padding")?;
         Ok(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port)))
     } else {
-        let flowinfo = r.u32("sockaddr_in6")?;
+        let flowinfo = r.u32_be("sockaddr_in6")?;
         let ip: [u8; 16] = r.array("sockaddr_in6")?;
         let scope = r.u32("sockaddr_in6")?;
         Ok(SocketAddr::V6(SocketAddrV6::new(

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::dialect::Dialect;
@@ -20,6 +21,11 @@ use crate::matching::{Disposition, Pending, classify};
 use crate::message::{MAX_MESSAGE_LEN, Message};
 use crate::numbers::{MessageType, SaType};
 use crate::sys;
+
+/// Sequence numbers are unique per process, not per socket: Linux and
+/// OpenBSD broadcast many replies to every PF_KEY socket with the
+/// requester's pid, so two sockets of one process must never reuse a seq.
+static NEXT_SEQ: AtomicU32 = AtomicU32::new(1);
 
 /// How long blocking calls wait for the kernel by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,9 +76,13 @@ pub enum SocketError {
         timeout: Duration,
     },
     /// The receive queue overflowed (ENOBUFS): kernel messages were lost;
-    /// the caller should resynchronise its view with a dump.
+    /// the caller should resynchronise its view with a dump. FreeBSD reports
+    /// this; Linux af_key and OpenBSD drop silently (see the crate docs).
     #[error("PF_KEY receive queue overflowed: kernel events were lost, resync with a dump")]
     Overflow,
+    /// The operation cannot be done through this dialect's socket.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// A datagram larger than any PF_KEY message.
     #[error("PF_KEY datagram of {0} bytes exceeds the maximum message size")]
     Oversized(usize),
@@ -108,7 +118,6 @@ pub struct PfKeySocket {
     fd: OwnedFd,
     dialect: Dialect,
     pid: u32,
-    next_seq: u32,
     pending: Vec<Pending>,
     /// Messages read by a blocking call that were not its answer.
     backlog: VecDeque<Incoming>,
@@ -144,7 +153,6 @@ impl PfKeySocket {
             fd,
             dialect,
             pid: std::process::id(),
-            next_seq: 1,
             pending: Vec::new(),
             backlog: VecDeque::new(),
             buf: vec![0u8; MAX_MESSAGE_LEN],
@@ -177,9 +185,12 @@ impl PfKeySocket {
 
     /// A fresh sequence number (never 0).
     pub fn next_seq(&mut self) -> u32 {
-        let s = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1).max(1);
-        s
+        loop {
+            let s = NEXT_SEQ.fetch_add(1, Ordering::Relaxed);
+            if s != 0 {
+                return s;
+            }
+        }
     }
 
     /// Send `msg` exactly as given (seq and pid included), expecting no answer.
@@ -199,10 +210,15 @@ impl PfKeySocket {
             msg.seq = self.next_seq();
         }
         self.send(&msg)?;
+        let dump = Pending::is_dump_type(msg.msg_type);
+        if dump {
+            // Dump records carry no request seq: one dump per type at a time.
+            self.pending.retain(|p| p.msg_type != msg.msg_type);
+        }
         self.pending.push(Pending {
             msg_type: msg.msg_type,
             seq: msg.seq,
-            dump: Pending::is_dump_type(msg.msg_type),
+            dump,
         });
         Ok(msg.seq)
     }
@@ -278,15 +294,28 @@ impl PfKeySocket {
         let msg_type = msg.msg_type;
         let seq = self.send_request(msg)?;
         let deadline = Instant::now() + self.timeout;
-        loop {
-            let m = self.recv_blocking(deadline, msg_type, seq)?;
+        let result = loop {
+            let m = match self.recv_blocking(deadline, msg_type, seq) {
+                Ok(m) => m,
+                // Something we cannot decode (perhaps another process's
+                // message in a newer format) is not our answer: wait on.
+                Err(SocketError::Decode(_)) => continue,
+                Err(e) => break Err(e),
+            };
             match m.disposition {
-                Disposition::Reply { seq: s } if s == seq => {
-                    return check_errno(m.msg, msg_type);
-                }
-                Disposition::Event => self.backlog.push_back(m),
-                _ => {}
+                Disposition::Reply { seq: s } if s == seq => break check_errno(m.msg, msg_type),
+                _ => self.keep(m),
             }
+        };
+        self.cancel(seq);
+        result
+    }
+
+    /// Keep a message a blocking call read but does not want, for `recv`.
+    fn keep(&mut self, m: Incoming) {
+        match m.disposition {
+            Disposition::Foreign | Disposition::Unmatched => {}
+            _ => self.backlog.push_back(m),
         }
     }
 
@@ -298,31 +327,41 @@ impl PfKeySocket {
         msg_type: MessageType,
         sa_type: SaType,
     ) -> Result<Vec<Message>, SocketError> {
+        if self.dialect == Dialect::OpenBsd {
+            // OpenBSD ends a socket dump with no marker (and an empty table
+            // with no reply at all) and has no SPDDUMP on the socket; its
+            // tools dump through sysctl(NET_KEY_SADB_DUMP) instead.
+            return Err(SocketError::Unsupported(
+                "OpenBSD cannot dump through the PF_KEY socket reliably; use sysctl NET_KEY_SADB_DUMP (not implemented yet)",
+            ));
+        }
         let seq = self.send_request(Message::new(msg_type, sa_type))?;
         let deadline = Instant::now() + self.timeout;
         let mut records = Vec::new();
-        loop {
-            let m = self.recv_blocking(deadline, msg_type, seq)?;
+        let result = loop {
+            let m = match self.recv_blocking(deadline, msg_type, seq) {
+                Ok(m) => m,
+                Err(SocketError::Decode(_)) => continue,
+                Err(e) => break Err(e),
+            };
             match m.disposition {
                 Disposition::DumpRecord { seq: s, last } if s == seq => {
                     if m.msg.errno != 0 {
                         if i32::from(m.msg.errno) == libc::ENOENT {
-                            return Ok(records);
+                            break Ok(std::mem::take(&mut records));
                         }
-                        return check_errno(m.msg, msg_type).map(|_| records);
+                        break check_errno(m.msg, msg_type).map(|_| Vec::new());
                     }
-                    // The final OpenBSD echo carries no record.
-                    if !m.msg.extensions.is_empty() {
-                        records.push(m.msg);
-                    }
+                    records.push(m.msg);
                     if last {
-                        return Ok(records);
+                        break Ok(std::mem::take(&mut records));
                     }
                 }
-                Disposition::Event => self.backlog.push_back(m),
-                _ => {}
+                _ => self.keep(m),
             }
-        }
+        };
+        self.cancel(seq);
+        result
     }
 
     /// Dump all SAs of `sa_type` (`SaType::Unspec` for all).

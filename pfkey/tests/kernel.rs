@@ -50,6 +50,7 @@ fn run_all() -> ExitCode {
         ),
         ("spd_transport_and_tunnel", spd_transport_and_tunnel),
         ("flush_and_spdflush", flush_and_spdflush),
+        ("socket_policies_in_spd_dump", socket_policies_in_spd_dump),
         ("soft_expire_is_decoded", soft_expire_is_decoded),
         (
             "other_process_replies_are_foreign",
@@ -823,4 +824,63 @@ fn other_process_replies_are_foreign() -> TestResult {
         }
     }
     Err("never saw the other process's ADD broadcast".into())
+}
+
+/// A per-socket bypass policy, set with `IP_IPSEC_POLICY` in PF_KEY format
+/// (what an IKE daemon puts on its UDP sockets), shows up in SPDDUMP with
+/// Linux's per-socket directions and does not break the dump.
+fn socket_policies_in_spd_dump() -> TestResult {
+    use std::os::fd::AsRawFd;
+    const IP_IPSEC_POLICY: libc::c_int = 16;
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    for dir in [Direction::Inbound, Direction::Outbound] {
+        let m = Message::new(MessageType::XSpdAdd, SaType::Unspec)
+            .with(
+                ExtKind::Policy,
+                ExtBody::Policy(Policy {
+                    policy_type: PolicyType::Bypass,
+                    dir,
+                    scope: 0,
+                    id: 0,
+                    priority: 0,
+                    requests: Vec::new(),
+                }),
+            )
+            .map_err(|e| e.to_string())?;
+        let bytes = m.encode(D).map_err(|e| e.to_string())?;
+        let ext = &bytes[pfkey::HEADER_LEN..];
+        // SAFETY: `ext` is a live buffer of `ext.len()` bytes and the fd is
+        // a valid socket owned by `udp`.
+        let rc = unsafe {
+            libc::setsockopt(
+                udp.as_raw_fd(),
+                libc::IPPROTO_IP,
+                IP_IPSEC_POLICY,
+                ext.as_ptr().cast(),
+                ext.len() as libc::socklen_t,
+            )
+        };
+        check(rc == 0, || {
+            format!(
+                "IP_IPSEC_POLICY {dir:?}: {}",
+                std::io::Error::last_os_error()
+            )
+        })?;
+    }
+    let mut s = sock()?;
+    let dump = s
+        .spd_dump()
+        .map_err(|e| format!("SPDDUMP with socket policies: {e}"))?;
+    let dirs: Vec<Direction> = dump
+        .iter()
+        .filter_map(|m| match m.get(ExtKind::Policy) {
+            Some(ExtBody::Policy(p)) => Some(p.dir),
+            _ => None,
+        })
+        .collect();
+    println!("    SPDDUMP with two socket policies: directions {dirs:?}");
+    check(
+        dirs.contains(&Direction::SocketInbound) && dirs.contains(&Direction::SocketOutbound),
+        || format!("socket policies not listed as such: {dirs:?}"),
+    )
 }

@@ -273,6 +273,9 @@ fn body(layout: Layout, d: Dialect) -> BoxedStrategy<ExtBody> {
         Layout::Replay => any::<u64>()
             .prop_map(|count| ExtBody::Replay(Replay { count }))
             .boxed(),
+        Layout::IfHwOffload => (any::<u32>(), vec(1u8..=255, 0..32))
+            .prop_map(|(flags, ifname)| ExtBody::IfHwOffload(IfHwOffload { flags, ifname }))
+            .boxed(),
         Layout::Iface => any::<(u32, u8)>()
             .prop_map(|(unit, direction)| ExtBody::Iface(Iface { unit, direction }))
             .boxed(),

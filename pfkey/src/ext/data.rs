@@ -224,3 +224,45 @@ impl Body for Credential {
         Ok(())
     }
 }
+
+/// FreeBSD `struct sadb_x_if_hw_offl`: the interface an SA or policy is
+/// offloaded to (`sys/net/pfkeyv2.h`, FreeBSD 14+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfHwOffload {
+    /// Flags (none defined yet).
+    pub flags: u32,
+    /// Interface name, at most 31 bytes (the field is 32, NUL-padded).
+    pub ifname: Vec<u8>,
+}
+
+impl Body for IfHwOffload {
+    const NAME: &'static str = "sadb_x_if_hw_offl";
+    const SIZE: SizeRule = SizeRule::Exact(40);
+    fn decode(r: &mut Reader<'_>, _: Dialect) -> Result<Self, DecodeError> {
+        let flags = r.u32("sadb_x_if_hw_offl")?;
+        let name = r.take(32, "sadb_x_if_hw_offl")?;
+        // FreeBSD fills the field with strlcpy: a name without NUL is malformed.
+        let Some(end) = name.iter().position(|&c| c == 0) else {
+            return Err(r.error(DecodeErrorKind::InvalidValue {
+                field: "sadb_x_if_hw_offl_if (no NUL terminator)",
+                value: 32,
+            }));
+        };
+        Ok(IfHwOffload {
+            flags,
+            ifname: name[..end].to_vec(),
+        })
+    }
+    fn encode(&self, w: &mut Writer, _: Dialect) -> Result<(), EncodeError> {
+        if self.ifname.len() > 31 || self.ifname.contains(&0) {
+            return Err(EncodeError::Unrepresentable {
+                field: "sadb_x_if_hw_offl_if",
+                reason: "interface name must be at most 31 bytes without NUL".into(),
+            });
+        }
+        w.u32(self.flags);
+        w.bytes(&self.ifname);
+        w.zeros(32 - self.ifname.len());
+        Ok(())
+    }
+}

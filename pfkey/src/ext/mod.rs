@@ -12,7 +12,7 @@ mod proposal;
 
 pub use address::{Address, Filter, KmAddress};
 pub use basic::{Lifetime, NatTFrag, NatTType, Port, Sa, Sa2, SpiRange, U32Value};
-pub use data::{Credential, Identity, Key, Opaque, SecCtx, Tag};
+pub use data::{Credential, Identity, IfHwOffload, Key, Opaque, SecCtx, Tag};
 pub use openbsd::{Counter, Iface, Protocol, Rdomain, Replay};
 pub use policy::{IpsecRequest, Policy};
 pub use proposal::{Alg, Comb, Proposal, Sensitivity, Supported};
@@ -68,6 +68,7 @@ macro_rules! for_each_body {
             Mtu(U32Value),
             Replay(Replay),
             Iface(Iface),
+            IfHwOffload(IfHwOffload),
         }
     };
 }
