@@ -22,14 +22,17 @@ pub struct Pending {
     pub msg_type: MessageType,
     /// The request's sequence number.
     pub seq: u32,
-    /// Whether the answer is a series of dump records.
-    pub dump: bool,
 }
 
 impl Pending {
     /// Whether `msg_type` is answered by a series of records.
     pub fn is_dump_type(msg_type: MessageType) -> bool {
         matches!(msg_type, MessageType::Dump | MessageType::XSpdDump)
+    }
+
+    /// Whether this request is answered by a series of records.
+    pub fn is_dump(&self) -> bool {
+        Self::is_dump_type(self.msg_type)
     }
 }
 
@@ -66,7 +69,7 @@ pub fn classify(msg: &Message, our_pid: u32, pending: &[Pending]) -> Disposition
         return Disposition::Foreign;
     }
     for p in pending {
-        if p.dump && p.msg_type == msg.msg_type {
+        if p.is_dump() && p.msg_type == msg.msg_type {
             // An error reply (e.g. ENOENT for an empty table) echoes the
             // request's seq and ends the dump.
             let last = msg.seq == 0 || msg.errno != 0;
@@ -80,7 +83,7 @@ pub fn classify(msg: &Message, our_pid: u32, pending: &[Pending]) -> Disposition
 }
 
 fn matches_reply(p: &Pending, msg: &Message) -> bool {
-    !p.dump && p.msg_type == msg.msg_type && p.seq == msg.seq
+    !p.is_dump() && p.msg_type == msg.msg_type && p.seq == msg.seq
 }
 
 #[cfg(test)]
@@ -109,11 +112,7 @@ mod tests {
     }
 
     fn pending(t: MessageType, seq: u32) -> Pending {
-        Pending {
-            msg_type: t,
-            seq,
-            dump: Pending::is_dump_type(t),
-        }
+        Pending { msg_type: t, seq }
     }
 
     #[test]

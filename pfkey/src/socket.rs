@@ -210,15 +210,13 @@ impl PfKeySocket {
             msg.seq = self.next_seq();
         }
         self.send(&msg)?;
-        let dump = Pending::is_dump_type(msg.msg_type);
-        if dump {
+        if Pending::is_dump_type(msg.msg_type) {
             // Dump records carry no request seq: one dump per type at a time.
             self.pending.retain(|p| p.msg_type != msg.msg_type);
         }
         self.pending.push(Pending {
             msg_type: msg.msg_type,
             seq: msg.seq,
-            dump,
         });
         Ok(msg.seq)
     }
@@ -260,7 +258,8 @@ impl PfKeySocket {
         Ok(Some(Incoming { msg, disposition }))
     }
 
-    /// Block until a message arrives (or the timeout passes).
+    /// Block until a message arrives (or the timeout passes); the caller
+    /// cancels its pending entry whatever the outcome.
     fn recv_blocking(
         &mut self,
         deadline: Instant,
@@ -273,7 +272,6 @@ impl PfKeySocket {
                 || !sys::wait_readable(&self.fd, deadline - now)
                     .map_err(|source| SocketError::Io { op: "poll", source })?
             {
-                self.cancel(seq);
                 return Err(SocketError::Timeout {
                     msg_type,
                     seq,
