@@ -18,8 +18,12 @@ use ikedaemon::ike::crypto::encr::{EncrAlg, EncrSpec};
 use ikedaemon::ike::crypto::integ::IntegAlg;
 use ikedaemon::ike::crypto::keys::{IkeKeys, skeyseed};
 use ikedaemon::ike::crypto::prf::PrfAlg;
+use ikedaemon::ike::crypto::sig_keys::PublicKey;
+use ikedaemon::ike::crypto::sign::verify;
 use ikedaemon::ike::crypto::sk::SkCipher;
-use ikedaemon::ike::protect::{Reassembly, open_fragment, open_message, seal_message};
+use ikedaemon::ike::protect::{
+    Reassembly, open_fragment, open_message, seal_fragments, seal_message,
+};
 use ikedaemon::ike::wire::{AuthMethod, Message, Payload, Writer, decode_chain, encode_chain};
 
 /// The IKE message of a captured datagram (without the non-ESP marker).
@@ -124,7 +128,7 @@ fn psk_aes128_sha256_x25519_exchange() {
         assert_eq!(outer.encode().unwrap(), bytes, "message {n} re-encoding");
         let m = if matches!(outer.payloads.last(), Some(Payload::Encrypted(_))) {
             let cipher = if *i2r { &i_to_r } else { &r_to_i };
-            let m = open_message(bytes, &outer, cipher).expect("open");
+            let (m, _) = open_message(bytes, &outer, cipher).expect("open");
             // The plaintext is what the inner payloads re-encode to.
             let Some(Payload::Encrypted(sk)) = outer.payloads.last() else {
                 unreachable!()
@@ -154,7 +158,9 @@ fn psk_aes128_sha256_x25519_exchange() {
                 "charon's padding is not zero"
             );
             assert_eq!(
-                open_message(&again, &Message::decode(&again).unwrap(), cipher).unwrap(),
+                open_message(&again, &Message::decode(&again).unwrap(), cipher)
+                    .unwrap()
+                    .0,
                 m
             );
             m
@@ -198,7 +204,9 @@ fn ecdsa_aes256gcm16_prfsha384_ecp256_fragmented_exchange() {
     let (r_to_i, _) = k.sk_ciphers(encr, None, false).unwrap();
 
     let mut summaries = Vec::new();
+    let mut messages: Vec<(Vec<u8>, Message)> = Vec::new();
     let mut reassembly: Option<Reassembly> = None;
+    let (mut ivs, mut datagrams) = (Vec::new(), Vec::new());
     let mut fragments = 0;
     for (n, (i2r, port, datagram)) in c.messages.iter().enumerate() {
         let bytes = ike_bytes(*port, datagram);
@@ -209,17 +217,33 @@ fn ecdsa_aes256gcm16_prfsha384_ecp256_fragmented_exchange() {
                 fragments += 1;
                 let cipher: &SkCipher = if *i2r { &i_to_r } else { &r_to_i };
                 let (f, plain) = open_fragment(bytes, &outer, cipher).expect("open fragment");
-                let r = reassembly.get_or_insert_with(|| Reassembly::new(f.total, 16).unwrap());
-                if let Some(inner) = r.add(&f, plain).expect("reassemble") {
+                let r = reassembly.get_or_insert_with(|| Reassembly::new(16));
+                ivs.push(f.data[..cipher.iv_len()].to_vec());
+                datagrams.push(bytes.to_vec());
+                if let Some((inner, _)) = r.add(&f, plain).expect("reassemble") {
                     reassembly = None;
+                    // Our fragmenter, given charon's size limit and IVs,
+                    // produces exactly charon's fragments (AEAD: no padding
+                    // to differ in).
+                    let max = datagrams.iter().map(Vec::len).max().unwrap();
+                    let mut next = std::mem::take(&mut ivs).into_iter();
+                    let ours = seal_fragments(&outer.header, &inner, cipher, max, &mut || {
+                        next.next().unwrap()
+                    })
+                    .expect("seal fragments");
+                    assert_eq!(ours, std::mem::take(&mut datagrams), "re-sealed fragments");
                     let m = Message {
                         header: outer.header,
                         payloads: inner,
                     };
                     summaries.push(m.to_string());
+                    messages.push((Vec::new(), m));
                 }
             }
-            _ => summaries.push(outer.to_string()),
+            _ => {
+                summaries.push(outer.to_string());
+                messages.push((bytes.to_vec(), outer));
+            }
         }
     }
     assert_eq!(
@@ -227,4 +251,50 @@ fn ecdsa_aes256gcm16_prfsha384_ecp256_fragmented_exchange() {
         "IKE_AUTH request and response in 3 fragments each"
     );
     assert_eq!(summaries, charon);
+
+    // CERTREQ in the IKE_SA_INIT response names our CA by the SHA-1 of its
+    // SubjectPublicKeyInfo (RFC 7296 §3.7).
+    let pem = |f: &str| std::fs::read(common::fixture(&format!("strongswan/{f}"))).unwrap();
+    let ca = PublicKey::from_certificate_pem(&pem("ca.pem")).unwrap();
+    let ca_hash = openssl::sha::sha1(&ca.to_spki_der().unwrap());
+    let certreq = messages[1].1.payloads.iter().find_map(|p| match p {
+        Payload::CertReq(r) => Some(r.authorities().expect("whole hashes")),
+        _ => None,
+    });
+    assert_eq!(certreq, Some(vec![ca_hash]));
+
+    // Both AUTH payloads are RFC 7427 ECDSA signatures that verify with the
+    // public key of the certificate sent next to them.
+    let (ni, nr) = (c.hex("ni"), c.hex("nr"));
+    for (init_msg, auth_msg, nonce, sk_p, initiator, file) in [
+        (0, 2, &nr, &k.sk_pi, true, "initiator.pem"),
+        (1, 3, &ni, &k.sk_pr, false, "responder.pem"),
+    ] {
+        let m = &messages[auth_msg].1;
+        let cert = m
+            .payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Cert(c) => Some(c.data.clone()),
+                _ => None,
+            })
+            .expect("CERT payload");
+        let x509 = openssl::x509::X509::from_pem(&pem(file)).unwrap();
+        assert_eq!(cert, x509.to_der().unwrap(), "CERT payload is {file}");
+        let key = PublicKey::from_certificate_der(&cert).unwrap();
+        let (method, data) = auth(m);
+        assert_eq!(method, AuthMethod::DIGITAL_SIGNATURE);
+        let octets = signed_octets(
+            &messages[init_msg].0,
+            nonce,
+            prf,
+            sk_p,
+            &id_body(m, initiator),
+        )
+        .unwrap();
+        verify(method.0, &data, &key, &octets).expect("signature verifies");
+        let mut bad = octets.clone();
+        bad[30] ^= 1;
+        assert!(verify(method.0, &data, &key, &bad).is_err());
+    }
 }

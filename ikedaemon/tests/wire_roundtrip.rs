@@ -74,12 +74,14 @@ fn identification() -> impl Strategy<Value = Identification> {
         any::<[u8; 16]>().prop_map(|a| Identification::ip(IpAddr::V6(Ipv6Addr::from(a)))),
         Just(Identification {
             id_type: IdType::NULL,
+            reserved: [0; 3],
             data: vec![]
         }),
-        (any::<u8>(), bytes(40))
-            .prop_filter("fixed-length types", |(t, _)| ![1, 5, 13].contains(t))
-            .prop_map(|(t, data)| Identification {
+        (any::<u8>(), any::<[u8; 3]>(), bytes(40))
+            .prop_filter("fixed-length types", |(t, _, _)| ![1, 5, 13].contains(t))
+            .prop_map(|(t, reserved, data)| Identification {
                 id_type: IdType(t),
+                reserved,
                 data
             }),
     ]

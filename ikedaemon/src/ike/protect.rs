@@ -13,8 +13,9 @@ use super::wire::encrypted::SKF_FIELDS_LEN;
 use super::wire::payload::GENERIC_HEADER_LEN;
 use super::wire::{
     EncodeError, EncryptedFragment, HEADER_LEN, Header, Message, Payload, PayloadType, WireError,
-    Writer, decode_chain, encode_chain,
+    Writer, decode_inner_chain, encode_chain,
 };
+use zeroize::Zeroizing;
 
 /// Why a protected message could not be built or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +47,7 @@ pub fn seal_message(
 ) -> Result<Vec<u8>, ProtectError> {
     let mut plain = Writer::new();
     let first = encode_chain(inner, &mut plain);
-    let plain = zeroize::Zeroizing::new(plain.finish()?);
+    let plain = Zeroizing::new(plain.finish()?);
     seal_part(header, PayloadType::SK, first, None, &plain, cipher, iv)
 }
 
@@ -87,13 +88,14 @@ fn seal_part(
 }
 
 /// Opens a decoded protected message: checks and decrypts its SK payload
-/// and returns the message with the inner payloads in place of SK.
-/// `datagram` is the exact bytes `outer` was decoded from.
+/// and returns the message with the inner payloads in place of SK, and the
+/// decrypted inner payload bytes exactly as received (RFC 9242's IntAuth
+/// covers them). `datagram` is the exact bytes `outer` was decoded from.
 pub fn open_message(
     datagram: &[u8],
     outer: &Message,
     cipher: &SkCipher,
-) -> Result<Message, ProtectError> {
+) -> Result<(Message, Zeroizing<Vec<u8>>), ProtectError> {
     let Some(Payload::Encrypted(sk)) = outer.payloads.last() else {
         return Err(ProtectError::NotProtected);
     };
@@ -101,20 +103,19 @@ pub fn open_message(
         .len()
         .checked_sub(sk.data.len())
         .ok_or(ProtectError::NotProtected)?;
-    let plain = zeroize::Zeroizing::new(
-        cipher.open(datagram.get(..aad_len).unwrap_or_default(), &sk.data)?,
-    );
+    let plain = Zeroizing::new(cipher.open(datagram.get(..aad_len).unwrap_or_default(), &sk.data)?);
     let mut payloads: Vec<Payload> = outer
         .payloads
         .iter()
         .take(outer.payloads.len() - 1)
         .cloned()
         .collect();
-    payloads.extend(decode_chain(sk.first_inner, &plain, 0)?);
-    Ok(Message {
+    payloads.extend(decode_inner_chain(sk.first_inner, &plain)?);
+    let message = Message {
         header: outer.header,
         payloads,
-    })
+    };
+    Ok((message, plain))
 }
 
 /// Opens one SKF fragment of a decoded message: returns its decrypted
@@ -148,7 +149,7 @@ pub fn seal_fragments(
 ) -> Result<Vec<Vec<u8>>, ProtectError> {
     let mut plain = Writer::new();
     let first = encode_chain(inner, &mut plain);
-    let plain = zeroize::Zeroizing::new(plain.finish()?);
+    let plain = Zeroizing::new(plain.finish()?);
     let fixed = HEADER_LEN + GENERIC_HEADER_LEN + SKF_FIELDS_LEN;
     // The largest chunk whose fragment fits in max_len.
     let mut chunk = max_len.saturating_sub(fixed);
@@ -161,10 +162,16 @@ pub fn seal_fragments(
         ));
     }
     let count = plain.len().div_ceil(chunk).max(1);
+    // An empty inner chain still makes one (empty) fragment.
+    let parts: Vec<&[u8]> = if plain.is_empty() {
+        vec![&[]]
+    } else {
+        plain.chunks(chunk).collect()
+    };
     let count16 = u16::try_from(count)
         .map_err(|_| ProtectError::Fragmentation("more than 65535 fragments"))?;
     let mut out = Vec::with_capacity(count);
-    for (i, part) in plain.chunks(chunk).enumerate() {
+    for (i, part) in parts.into_iter().enumerate() {
         let number = u16::try_from(i + 1).unwrap_or(u16::MAX);
         let next = if number == 1 {
             first
@@ -185,42 +192,55 @@ pub fn seal_fragments(
 }
 
 /// Collects the decrypted fragments of one message until all have arrived
-/// (RFC 7383 §2.6). Bounded: at most `max_fragments`, duplicates ignored,
-/// a fragment disagreeing on the total is refused.
+/// (RFC 7383 §2.6). Bounded: at most `max_fragments`, duplicates ignored.
+/// A fragment announcing more fragments than the set being collected
+/// starts a new set (the sender re-fragmented smaller, §2.5.2); one
+/// announcing fewer is stale and ignored.
 #[derive(Debug)]
 pub struct Reassembly {
+    max_fragments: u16,
     total: u16,
     first_inner: PayloadType,
-    parts: Vec<Option<Vec<u8>>>,
+    parts: Vec<Option<Zeroizing<Vec<u8>>>>,
     have: usize,
 }
 
+/// A reassembled message's inner payloads and their bytes.
+pub type Reassembled = (Vec<Payload>, Zeroizing<Vec<u8>>);
+
 impl Reassembly {
-    /// Starts reassembly for a message announced as `total` fragments;
-    /// refuses totals above `max_fragments`.
-    pub fn new(total: u16, max_fragments: u16) -> Result<Self, ProtectError> {
-        if total == 0 || total > max_fragments {
-            return Err(ProtectError::Fragmentation("too many fragments announced"));
-        }
-        Ok(Self {
-            total,
+    /// An empty buffer that accepts sets of up to `max_fragments`.
+    pub fn new(max_fragments: u16) -> Self {
+        Self {
+            max_fragments,
+            total: 0,
             first_inner: PayloadType::NONE,
-            parts: vec![None; usize::from(total)],
+            parts: Vec::new(),
             have: 0,
-        })
+        }
     }
 
-    /// Adds an opened fragment. Returns the decoded inner payloads once
-    /// the last one is in.
+    /// Adds an opened fragment. Returns the decoded inner payloads (and
+    /// their bytes) once the last one is in.
     pub fn add(
         &mut self,
         f: &EncryptedFragment,
         plain: Vec<u8>,
-    ) -> Result<Option<Vec<Payload>>, ProtectError> {
-        if f.total != self.total {
+    ) -> Result<Option<Reassembled>, ProtectError> {
+        let plain = Zeroizing::new(plain);
+        if f.total > self.max_fragments {
             return Err(ProtectError::Fragmentation(
-                "fragment disagrees on the total",
+                "more fragments announced than allowed",
             ));
+        }
+        if f.total < self.total {
+            return Ok(None);
+        }
+        if f.total > self.total {
+            self.total = f.total;
+            self.first_inner = PayloadType::NONE;
+            self.parts = vec![None; usize::from(f.total)];
+            self.have = 0;
         }
         let Some(slot) = self.parts.get_mut(usize::from(f.number).saturating_sub(1)) else {
             return Err(ProtectError::Fragmentation("fragment number out of range"));
@@ -236,8 +256,14 @@ impl Reassembly {
         if self.have < usize::from(self.total) {
             return Ok(None);
         }
-        let whole: zeroize::Zeroizing<Vec<u8>> =
-            zeroize::Zeroizing::new(self.parts.iter().flatten().flatten().copied().collect());
-        Ok(Some(decode_chain(self.first_inner, &whole, 0)?))
+        let whole: Zeroizing<Vec<u8>> = Zeroizing::new(
+            self.parts
+                .iter()
+                .flatten()
+                .flat_map(|p| p.iter().copied())
+                .collect(),
+        );
+        let inner = decode_inner_chain(self.first_inner, &whole)?;
+        Ok(Some((inner, whole)))
     }
 }

@@ -17,7 +17,7 @@ use super::crypto::prf::PrfAlg;
 use super::wire::{ProtocolId, Transform, TransformType};
 
 pub use parse::ProposalParseError;
-pub use select::{NoProposalChosen, Selected, select};
+pub use select::{NoProposalChosen, Selected, accept_answer, offer_string, select};
 
 /// The SA a proposal is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

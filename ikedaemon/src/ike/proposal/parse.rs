@@ -47,7 +47,11 @@ fn parse_encr(word: &str) -> Option<EncrSpec> {
     let rest = word.strip_prefix("aes")?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
     let (bits, mode) = rest.split_at(digits);
-    let bits: u16 = if bits.is_empty() { 128 } else { bits.parse().ok()? };
+    let bits: u16 = if bits.is_empty() {
+        128
+    } else {
+        bits.parse().ok()?
+    };
     let alg = match mode {
         "" => EncrAlg::AesCbc,
         "gcm8" | "gcm64" => EncrAlg::AesGcm8,
@@ -149,7 +153,9 @@ impl ProposalConfig {
                 Some(Token::Prf(f)) => push_unique(&mut p.prf, f),
                 Some(Token::Ke(g)) => push_unique(&mut p.ke, g),
                 Some(Token::Esn(e)) => push_unique(&mut p.esn, e),
-                None if word.is_empty() => return Err(fail("empty keyword (two '-' in a row?)".into())),
+                None if word.is_empty() => {
+                    return Err(fail("empty keyword (two '-' in a row?)".into()));
+                }
                 None => {
                     return Err(fail(format!(
                         "unknown or unsupported algorithm \"{word}\" (supported: aes128/192/256, \
@@ -213,7 +219,9 @@ impl ProposalConfig {
                     return Err(fail("no encryption algorithm".into()));
                 }
                 if self.protocol == SaProtocol::Ah && !self.encr.is_empty() {
-                    return Err(fail("AH does not encrypt; give integrity algorithms only".into()));
+                    return Err(fail(
+                        "AH does not encrypt; give integrity algorithms only".into(),
+                    ));
                 }
                 if aead && !self.integ.is_empty() {
                     return Err(fail(

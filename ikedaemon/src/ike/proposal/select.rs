@@ -31,6 +31,13 @@ pub struct Selected {
     pub ke: Option<DhGroup>,
     /// Extended sequence numbers (CHILD SAs).
     pub esn: bool,
+    /// Whether the accepted proposal carried an ESN transform (the answer
+    /// then carries exactly one, RFC 7296 §3.3.3).
+    pub esn_offered: bool,
+    /// NONE transforms to echo: one transform of each type the accepted
+    /// proposal contained (RFC 7296 §3.3) — KE NONE for a CHILD SA without
+    /// PFS, INTEG NONE next to an AEAD cipher, ADDKEn NONE (RFC 9370 §2.2).
+    pub none_types: Vec<TransformType>,
 }
 
 impl Selected {
@@ -44,14 +51,29 @@ impl Selected {
         if let Some(p) = self.prf {
             transforms.push(Transform::new(TransformType::PRF, p.id()));
         }
-        if let Some(i) = self.integ {
-            transforms.push(Transform::new(TransformType::INTEG, i.id()));
+        match self.integ {
+            Some(i) => transforms.push(Transform::new(TransformType::INTEG, i.id())),
+            None if self.none_types.contains(&TransformType::INTEG) => {
+                transforms.push(Transform::new(TransformType::INTEG, 0));
+            }
+            None => {}
         }
-        if let Some(g) = self.ke {
-            transforms.push(Transform::new(TransformType::KE, g.id()));
+        match self.ke {
+            Some(g) => transforms.push(Transform::new(TransformType::KE, g.id())),
+            None if self.none_types.contains(&TransformType::KE) => {
+                transforms.push(Transform::new(TransformType::KE, 0));
+            }
+            None => {}
         }
-        if self.protocol != SaProtocol::Ike {
+        if self.esn_offered {
             transforms.push(Transform::new(TransformType::ESN, u16::from(self.esn)));
+        }
+        for k in self
+            .none_types
+            .iter()
+            .filter(|k| k.0 >= TransformType::ADDKE1.0)
+        {
+            transforms.push(Transform::new(*k, 0));
         }
         Proposal {
             number: self.number,
@@ -98,7 +120,11 @@ impl fmt::Display for NoProposalChosen {
         write!(
             f,
             "peer offered {}, policy accepts {} (no common {})",
-            if self.offered.is_empty() { "nothing".to_string() } else { self.offered.join(", ") },
+            if self.offered.is_empty() {
+                "nothing".to_string()
+            } else {
+                self.offered.join(", ")
+            },
             self.configured.join(", "),
             self.missing.join(", ")
         )
@@ -118,7 +144,15 @@ pub fn offer_string(p: &Proposal) -> String {
 /// proposal satisfies; within it, our preferred algorithm of each type.
 pub fn select(offer: &[Proposal], local: &[ProposalConfig]) -> Result<Selected, NoProposalChosen> {
     let mut best: Option<Vec<&'static str>> = None;
-    for conf in local {
+    let numbered = offer
+        .iter()
+        .enumerate()
+        .all(|(i, p)| usize::from(p.number) == i + 1);
+    if !numbered {
+        // RFC 7296 §3.3.1: numbered 1, 2, 3, ...
+        best = Some(vec!["valid proposal numbering (RFC 7296 §3.3.1)"]);
+    }
+    for conf in local.iter().filter(|_| numbered) {
         for p in offer {
             match match_one(p, conf) {
                 Ok(s) => return Ok(s),
@@ -149,71 +183,133 @@ fn pick<T: Copy + PartialEq>(ours: &[T], offered: &[T]) -> Option<T> {
     ours.iter().copied().find(|x| offered.contains(x))
 }
 
+/// What one offered proposal contains, classified by transform type.
+#[derive(Default)]
+struct Offered {
+    encr: Vec<EncrSpec>,
+    integ: Vec<IntegAlg>,
+    /// Some INTEG transform other than NONE was offered (even one we do
+    /// not implement).
+    integ_real: bool,
+    integ_none: bool,
+    prf: Vec<PrfAlg>,
+    prf_present: bool,
+    ke: Vec<DhGroup>,
+    ke_present: bool,
+    ke_none: bool,
+    esn: Vec<bool>,
+    esn_present: bool,
+    addke_types: Vec<TransformType>,
+    addke_none: Vec<TransformType>,
+    unsupported_type: bool,
+}
+
+impl Offered {
+    fn classify(p: &Proposal) -> Self {
+        let mut o = Offered::default();
+        for t in &p.transforms {
+            // A transform with an attribute we do not understand is
+            // unacceptable (§3.3.6), but its type still counts.
+            let ok = attributes_understood(t);
+            match t.kind {
+                TransformType::ENCR => {
+                    if ok {
+                        o.encr
+                            .extend(EncrSpec::from_transform(t.id, t.key_length()));
+                    }
+                }
+                TransformType::INTEG => {
+                    if t.id == 0 {
+                        o.integ_none = true;
+                    } else {
+                        o.integ_real = true;
+                        if ok {
+                            o.integ.extend(IntegAlg::from_id(t.id));
+                        }
+                    }
+                }
+                TransformType::PRF => {
+                    o.prf_present = true;
+                    if ok {
+                        o.prf.extend(PrfAlg::from_id(t.id));
+                    }
+                }
+                TransformType::KE => {
+                    o.ke_present = true;
+                    o.ke_none |= t.id == 0;
+                    if ok {
+                        o.ke.extend(DhGroup::from_id(t.id));
+                    }
+                }
+                TransformType::ESN => {
+                    o.esn_present = true;
+                    if ok && t.id <= 1 {
+                        o.esn.push(t.id == 1);
+                    }
+                }
+                k if k.is_key_exchange() => {
+                    if !o.addke_types.contains(&k) {
+                        o.addke_types.push(k);
+                    }
+                    if t.id == 0 && ok && !o.addke_none.contains(&k) {
+                        o.addke_none.push(k);
+                    }
+                }
+                _ => o.unsupported_type = true,
+            }
+        }
+        o
+    }
+}
+
 fn match_one(p: &Proposal, conf: &ProposalConfig) -> Result<Selected, Vec<&'static str>> {
     if p.protocol != conf.protocol.protocol_id() {
         return Err(vec!["protocol"]);
     }
-    let mut encr = Vec::new();
-    let mut integ = Vec::new();
-    let mut prf = Vec::new();
-    let mut ke = Vec::new();
-    let mut ke_none = false;
-    let mut esn = Vec::new();
-    let mut has_ke = false;
-    let mut unsupported_type = false;
-    let mut addke_without_none = false;
-    for t in p.transforms.iter().filter(|t| attributes_understood(t)) {
-        match t.kind {
-            TransformType::ENCR => encr.extend(EncrSpec::from_transform(t.id, t.key_length())),
-            TransformType::INTEG if t.id == 0 => {}
-            TransformType::INTEG => integ.extend(IntegAlg::from_id(t.id)),
-            TransformType::PRF => prf.extend(PrfAlg::from_id(t.id)),
-            TransformType::KE => {
-                has_ke = true;
-                if t.id == 0 {
-                    ke_none = true;
-                }
-                ke.extend(DhGroup::from_id(t.id));
-            }
-            TransformType::ESN if t.id <= 1 => esn.push(t.id == 1),
-            TransformType::ESN => {}
-            k if k.is_key_exchange() => {
-                // RFC 9370 additional key exchanges: acceptable only if the
-                // peer lets us decline them with NONE.
-                if !p.transforms.iter().any(|x| x.kind == k && x.id == 0) {
-                    addke_without_none = true;
-                }
-            }
-            _ => unsupported_type = true,
-        }
-    }
+    let o = Offered::classify(p);
+    let ike = conf.protocol == SaProtocol::Ike;
     let mut missing = Vec::new();
-    if unsupported_type {
+    let spi_ok = match conf.protocol {
+        SaProtocol::Ike => p.spi.is_empty() || p.spi.len() == 8,
+        _ => p.spi.len() == 4,
+    };
+    if !spi_ok {
+        missing.push("SPI size (RFC 7296 §3.3.1)");
+    }
+    if o.unsupported_type {
         missing.push("unsupported transform type");
     }
-    if addke_without_none {
+    if ike && o.esn_present {
+        missing.push("ESN (not allowed in an IKE proposal)");
+    }
+    if !ike && o.prf_present {
+        missing.push("PRF (not allowed in a CHILD SA proposal)");
+    }
+    if o.addke_types.len() != o.addke_none.len() {
+        // RFC 9370: we do no additional key exchanges, so each one offered
+        // must be declinable with NONE.
         missing.push("additional key exchange (RFC 9370)");
     }
-    let encr_pick = pick(&conf.encr, &encr);
+    let encr_pick = pick(&conf.encr, &o.encr);
     if conf.protocol != SaProtocol::Ah && encr_pick.is_none() {
         missing.push("encryption");
     }
-    let aead = encr_pick.is_some_and(|e| e.is_aead());
-    let integ_pick = if aead {
-        // RFC 5282 §8 / §3.3: no integrity transform (or only NONE) with AEAD.
-        if !integ.is_empty() {
+    let integ_pick = if conf.is_aead() {
+        // RFC 5282 §8: no integrity transform (or only NONE) next to an
+        // AEAD cipher.
+        if encr_pick.is_some() && o.integ_real {
             missing.push("integrity (offered with an AEAD cipher)");
         }
         None
     } else {
-        let i = pick(&conf.integ, &integ);
+        let i = pick(&conf.integ, &o.integ);
         if i.is_none() {
             missing.push("integrity");
         }
         i
     };
-    let prf_pick = if conf.protocol == SaProtocol::Ike {
-        let f = pick(&conf.prf, &prf);
+    let prf_pick = if ike {
+        let f = pick(&conf.prf, &o.prf);
         if f.is_none() {
             missing.push("PRF");
         }
@@ -221,50 +317,42 @@ fn match_one(p: &Proposal, conf: &ProposalConfig) -> Result<Selected, Vec<&'stat
     } else {
         None
     };
-    let ke_pick = match conf.protocol {
-        SaProtocol::Ike => {
-            let g = pick(&conf.ke, &ke);
-            if g.is_none() {
-                missing.push("DH group");
-            }
-            g
+    let ke_pick = if !ike && conf.ke.is_empty() {
+        if o.ke_present && !o.ke_none {
+            missing.push("DH group (peer requires PFS, policy has none)");
         }
-        _ if conf.ke.is_empty() => {
-            if has_ke && !ke_none {
-                missing.push("DH group (peer requires PFS, policy has none)");
-            }
-            None
-        }
-        _ => {
-            let g = pick(&conf.ke, &ke);
-            if g.is_none() {
-                missing.push("DH group");
-            }
-            g
-        }
-    };
-    let esn_pick = if conf.protocol == SaProtocol::Ike {
-        false
-    } else if esn.is_empty() {
-        // RFC 7296 §3.3.3 makes ESN mandatory in ESP/AH proposals; a peer
-        // that leaves it out means "no ESN".
-        if conf.esn.contains(&false) {
-            false
-        } else {
-            missing.push("ESN");
-            false
-        }
+        None
     } else {
-        match pick(&conf.esn, &esn) {
-            Some(e) => e,
-            None => {
-                missing.push("ESN");
-                false
-            }
+        let g = pick(&conf.ke, &o.ke);
+        if g.is_none() {
+            missing.push("DH group");
         }
+        g
+    };
+    let esn_pick = if ike {
+        false
+    } else if !o.esn_present {
+        // RFC 7296 §3.3.3 makes ESN mandatory in ESP/AH proposals; a peer
+        // that leaves it out can only mean "no ESN".
+        if !conf.esn.contains(&false) {
+            missing.push("ESN");
+        }
+        false
+    } else if let Some(e) = pick(&conf.esn, &o.esn) {
+        e
+    } else {
+        missing.push("ESN");
+        false
     };
     if !missing.is_empty() {
         return Err(missing);
+    }
+    let mut none_types = o.addke_none.clone();
+    if integ_pick.is_none() && o.integ_none {
+        none_types.push(TransformType::INTEG);
+    }
+    if ke_pick.is_none() && o.ke_none {
+        none_types.push(TransformType::KE);
     }
     Ok(Selected {
         protocol: conf.protocol,
@@ -275,5 +363,63 @@ fn match_one(p: &Proposal, conf: &ProposalConfig) -> Result<Selected, Vec<&'stat
         prf: prf_pick,
         ke: ke_pick,
         esn: esn_pick,
+        esn_offered: o.esn_present,
+        none_types,
+    })
+}
+
+/// Checks the responder's answer to our offer (RFC 7296 §2.7, §3.3.6):
+/// exactly one proposal, numbered as one of ours and of the same protocol,
+/// with exactly one transform of each type that proposal had, each one we
+/// offered. Returns what was chosen, or why the answer is unacceptable.
+pub fn accept_answer(offered: &[Proposal], answer: &[Proposal]) -> Result<Selected, String> {
+    let [chosen] = answer else {
+        return Err(format!(
+            "answer has {} proposals, expected one",
+            answer.len()
+        ));
+    };
+    let ours = offered
+        .iter()
+        .find(|p| p.number == chosen.number && p.protocol == chosen.protocol)
+        .ok_or_else(|| {
+            format!(
+                "answer names proposal {} ({}), which we did not offer",
+                chosen.number, chosen.protocol
+            )
+        })?;
+    for t in &chosen.transforms {
+        if !ours.transforms.contains(t) {
+            return Err(format!("answer picks {t}, which we did not offer"));
+        }
+    }
+    let mut types: Vec<TransformType> = ours.transforms.iter().map(|t| t.kind).collect();
+    types.dedup();
+    for k in types {
+        let n = chosen.transforms.iter().filter(|t| t.kind == k).count();
+        if n != 1 {
+            return Err(format!(
+                "answer has {n} transforms of type {k}, expected one"
+            ));
+        }
+    }
+    let protocol = match chosen.protocol {
+        super::super::wire::ProtocolId::IKE => SaProtocol::Ike,
+        super::super::wire::ProtocolId::ESP => SaProtocol::Esp,
+        super::super::wire::ProtocolId::AH => SaProtocol::Ah,
+        p => return Err(format!("answer is for protocol {p}")),
+    };
+    let o = Offered::classify(chosen);
+    Ok(Selected {
+        protocol,
+        number: chosen.number,
+        peer_spi: chosen.spi.clone(),
+        encr: o.encr.first().copied(),
+        integ: o.integ.first().copied(),
+        prf: o.prf.first().copied(),
+        ke: o.ke.first().copied(),
+        esn: o.esn.first().copied().unwrap_or(false),
+        esn_offered: o.esn_present,
+        none_types: o.addke_none,
     })
 }

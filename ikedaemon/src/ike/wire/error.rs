@@ -79,13 +79,25 @@ pub enum WireErrorKind {
 }
 
 impl WireError {
-    /// The error notify a responder sends back for this error (RFC 7296
-    /// §2.21.1 and §3.10.1). The engine decides whether to answer at all.
-    pub fn notify(&self) -> NotifyType {
+    /// The error notify that may answer this error, or `None` when the
+    /// datagram must be dropped silently (an older major version: IKEv1
+    /// traffic is not ours to answer, RFC 7296 §2.5).
+    ///
+    /// The engine decides whether to answer at all (RFC 7296 §2.21.1,
+    /// §3.10.1): INVALID_SYNTAX only for a message whose ICV checked out
+    /// (errors in the decrypted inner chain); unprotected malformed
+    /// messages are dropped, except that an IKE_SA_INIT request may be
+    /// answered with UNSUPPORTED_CRITICAL_PAYLOAD or, for a higher major
+    /// version, INVALID_MAJOR_VERSION. RFC 7383 §2.6: invalid fragments are
+    /// discarded.
+    pub fn notify(&self) -> Option<NotifyType> {
         match self.kind {
-            WireErrorKind::MajorVersion(_) => NotifyType::INVALID_MAJOR_VERSION,
-            WireErrorKind::UnsupportedCritical(_) => NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD,
-            _ => NotifyType::INVALID_SYNTAX,
+            WireErrorKind::MajorVersion(v) if v > super::header::MAJOR_VERSION => {
+                Some(NotifyType::INVALID_MAJOR_VERSION)
+            }
+            WireErrorKind::MajorVersion(_) => None,
+            WireErrorKind::UnsupportedCritical(_) => Some(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD),
+            _ => Some(NotifyType::INVALID_SYNTAX),
         }
     }
 

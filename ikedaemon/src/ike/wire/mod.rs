@@ -31,7 +31,7 @@ pub use header::{HEADER_LEN, Header, HeaderInfo};
 pub use message::Message;
 pub use notify::{NotifyData, NotifyPayload};
 pub use notify_type::NotifyType;
-pub use payload::{Payload, decode_chain, encode_chain};
+pub use payload::{Payload, decode_chain, decode_inner_chain, encode_chain};
 pub use reader::{EncodeError, Reader, Writer};
 pub use registry::{
     AttributeType, AuthMethod, CertEncoding, CfgAttrType, CfgType, ExchangeType, IdType,

@@ -204,6 +204,24 @@ pub fn decode_chain(
     Ok(out)
 }
 
+/// Decodes the decrypted content of an SK payload (or of reassembled SKF
+/// fragments): like [`decode_chain`], but an SK or SKF payload inside is an
+/// error (RFC 7296 §3.14, RFC 7383 §2.5: they appear only as the last outer
+/// payload).
+pub fn decode_inner_chain(first: PayloadType, buf: &[u8]) -> Result<Vec<Payload>, WireError> {
+    let chain = decode_chain(first, buf, 0)?;
+    if let Some(p) = chain.iter().find(|p| p.is_encrypted()) {
+        return Err(WireError {
+            offset: 0,
+            kind: WireErrorKind::Invalid {
+                what: "Encrypted payload inside an Encrypted payload, type",
+                value: u64::from(p.kind().0),
+            },
+        });
+    }
+    Ok(chain)
+}
+
 /// Encodes a payload chain; returns the type of the first payload (for the
 /// header or the enclosing SK payload). Encrypted payloads end the chain:
 /// anything after one is not written.

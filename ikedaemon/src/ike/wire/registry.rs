@@ -326,7 +326,13 @@ fn encr_name(id: u16) -> Option<&'static str> {
         26 => "camelliaccm12",
         27 => "camelliaccm16",
         28 => "chacha20poly1305",
-        29 => "aes-kw",
+        29 => "aesccm8iiv",
+        30 => "aesgcm16iiv",
+        31 => "chacha20poly1305iiv",
+        32 => "kuznyechik-mgm-ktree",
+        33 => "magma-mgm-ktree",
+        34 => "kuznyechik-mgm-mac-ktree",
+        35 => "magma-mgm-mac-ktree",
         _ => return None,
     })
 }

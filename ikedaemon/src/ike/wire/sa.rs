@@ -114,13 +114,10 @@ impl Transform {
                     }
                 });
             } else {
-                if kind == AttributeType::KEY_LENGTH {
-                    // RFC 7296 §3.3.5: Key Length is only defined in TV format.
-                    return Err(r.error(WireErrorKind::Invalid {
-                        what: "Key Length attribute format (TLV)",
-                        value: u64::from(raw),
-                    }));
-                }
+                // A TLV Key Length (RFC 7296 §3.3.5 defines only TV) stays
+                // an unknown attribute: proposal selection then finds the
+                // transform unacceptable (§3.3.6) instead of failing the
+                // whole message.
                 let len = r.u16("transform attribute")?;
                 let value = r.take(usize::from(len), "transform attribute value")?;
                 attributes.push(Attribute::Other {

@@ -39,6 +39,10 @@ impl KePayload {
 pub struct Identification {
     /// ID type.
     pub id_type: IdType,
+    /// The three RESERVED bytes as received (zero when we send): kept
+    /// because the AUTH computation covers the received ID payload body
+    /// byte for byte (RFC 7296 §2.15).
+    pub reserved: [u8; 3],
     /// The identification data as sent.
     pub data: Vec<u8>,
 }
@@ -48,6 +52,7 @@ impl Identification {
     pub fn fqdn(name: &str) -> Self {
         Self {
             id_type: IdType::FQDN,
+            reserved: [0; 3],
             data: name.as_bytes().to_vec(),
         }
     }
@@ -56,6 +61,7 @@ impl Identification {
     pub fn email(addr: &str) -> Self {
         Self {
             id_type: IdType::RFC822_ADDR,
+            reserved: [0; 3],
             data: addr.as_bytes().to_vec(),
         }
     }
@@ -65,17 +71,19 @@ impl Identification {
         match addr {
             std::net::IpAddr::V4(a) => Self {
                 id_type: IdType::IPV4_ADDR,
+                reserved: [0; 3],
                 data: a.octets().to_vec(),
             },
             std::net::IpAddr::V6(a) => Self {
                 id_type: IdType::IPV6_ADDR,
+                reserved: [0; 3],
                 data: a.octets().to_vec(),
             },
         }
     }
 
     /// The payload body the AUTH computation covers (RFC 7296 §2.15:
-    /// ID type, three reserved bytes, data).
+    /// ID type, the three reserved bytes as received, data).
     pub fn body(&self) -> Vec<u8> {
         let mut w = Writer::new();
         self.encode(&mut w);
@@ -84,7 +92,7 @@ impl Identification {
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let id_type = IdType(r.u8("ID payload")?);
-        r.take(3, "ID payload")?; // reserved
+        let reserved = r.array::<3>("ID payload")?;
         let data = r.rest().to_vec();
         let expect = match id_type {
             IdType::IPV4_ADDR => Some(4),
@@ -101,12 +109,16 @@ impl Identification {
                 }));
             }
         }
-        Ok(Self { id_type, data })
+        Ok(Self {
+            id_type,
+            reserved,
+            data,
+        })
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.u8(self.id_type.0);
-        w.bytes(&[0, 0, 0]);
+        w.bytes(&self.reserved);
         w.bytes(&self.data);
     }
 }
