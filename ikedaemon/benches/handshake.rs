@@ -258,7 +258,7 @@ fn responder_auth(s: &Suite, init_request: &[u8], r: &Responder, request: &[u8])
         .sk_ciphers(r.chosen.encr.unwrap(), r.chosen.integ, false)
         .unwrap();
     let outer = Message::decode(request).unwrap();
-    let m = open_message(request, &outer, &inb).unwrap();
+    let (m, _) = open_message(request, &outer, &inb).unwrap();
     let idi = find(&m, |p| match p {
         Payload::IdI(i) => Some(i.clone()),
         _ => None,
