@@ -182,7 +182,7 @@ impl Message {
             },
         })?;
         let declared = usize::from(r.u16("sadb_msg")?) * 8;
-        if buf.len() % 8 != 0 {
+        if !buf.len().is_multiple_of(8) {
             return Err(DecodeError {
                 offset: 0,
                 kind: DecodeErrorKind::Misaligned {

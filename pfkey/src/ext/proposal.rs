@@ -151,7 +151,7 @@ pub struct Proposal {
 
 /// Split the rest of an extension into fixed-size records.
 fn record_count(r: &Reader<'_>, size: usize, what: &'static str) -> Result<usize, DecodeError> {
-    if r.remaining() % size != 0 {
+    if !r.remaining().is_multiple_of(size) {
         return Err(r.error(DecodeErrorKind::WrongSize {
             ext: what,
             expected: SizeRule::AtLeast(size),

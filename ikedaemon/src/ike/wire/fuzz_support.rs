@@ -23,16 +23,16 @@ pub fn decode_roundtrip(data: &[u8]) {
         let _ = m.to_string();
     }
     // The first byte picks the first payload type of a bare chain.
-    if let Some((first, rest)) = data.split_first() {
-        if let Ok(chain) = decode_chain(PayloadType(*first), rest, 0) {
-            let mut w = Writer::new();
-            let t = encode_chain(&chain, &mut w);
-            let bytes = w
-                .finish()
-                .unwrap_or_else(|e| panic!("a decoded chain does not re-encode: {e}"));
-            let again = decode_chain(t, &bytes, 0)
-                .unwrap_or_else(|e| panic!("a re-encoded chain does not decode: {e}"));
-            assert_eq!(again, chain, "chain: decode(encode(c)) != c");
-        }
+    if let Some((first, rest)) = data.split_first()
+        && let Ok(chain) = decode_chain(PayloadType(*first), rest, 0)
+    {
+        let mut w = Writer::new();
+        let t = encode_chain(&chain, &mut w);
+        let bytes = w
+            .finish()
+            .unwrap_or_else(|e| panic!("a decoded chain does not re-encode: {e}"));
+        let again = decode_chain(t, &bytes, 0)
+            .unwrap_or_else(|e| panic!("a re-encoded chain does not decode: {e}"));
+        assert_eq!(again, chain, "chain: decode(encode(c)) != c");
     }
 }

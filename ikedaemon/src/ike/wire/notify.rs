@@ -142,7 +142,7 @@ impl NotifyData {
                 Ok(g) => Self::InvalidKe(u16::from_be_bytes(g)),
                 Err(_) => return Err(length_error(&at, "INVALID_KE_PAYLOAD data", len, 2)),
             },
-            NotifyType::SIGNATURE_HASH_ALGORITHMS if len % 2 == 0 => Self::HashAlgorithms(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS if len.is_multiple_of(2) => Self::HashAlgorithms(
                 data.chunks_exact(2)
                     .map(|c| u16::from_be_bytes([c[0], c[1]]))
                     .collect(),

@@ -100,14 +100,14 @@ impl Identification {
             IdType::NULL => Some(0),
             _ => None,
         };
-        if let Some(n) = expect {
-            if data.len() != n {
-                return Err(r.error(WireErrorKind::Length {
-                    what: "ID data for its type",
-                    declared: data.len(),
-                    available: n,
-                }));
-            }
+        if let Some(n) = expect
+            && data.len() != n
+        {
+            return Err(r.error(WireErrorKind::Length {
+                what: "ID data for its type",
+                declared: data.len(),
+                available: n,
+            }));
         }
         Ok(Self {
             id_type,
@@ -192,7 +192,7 @@ impl CertReqPayload {
     /// The 20-byte SHA-1 key hashes of an X.509 request; `None` if the data
     /// is not a whole number of hashes.
     pub fn authorities(&self) -> Option<Vec<[u8; 20]>> {
-        if self.data.len() % 20 != 0 {
+        if !self.data.len().is_multiple_of(20) {
             return None;
         }
         Some(
