@@ -1,9 +1,22 @@
 //! ikedaemon: the IKEv2 keying daemon.
 //!
-//! Today the crate holds the sans-IO IKEv2 layer (`ike/`: wire codec and
-//! crypto suite). The kernel backends (`kernel/`), configuration
-//! (`config/`) and the three process loops (`proc/`) arrive with their own
-//! issues (see ../shared/DESIGN.md for the layout); no binary is built yet,
-//! so nothing can be started that pretends to negotiate.
+//! - `ike/`: the sans-IO IKEv2 layer (wire codec, crypto suite, protected
+//!   messages, proposals);
+//! - `config/`: the YAML configuration, its defaults and validation;
+//! - `proc/`: the privileged parent and the unprivileged negotiator and
+//!   control processes, wired together over `ipc`;
+//! - `control_proto`: the protocol `ikectl` speaks on the control socket.
+//!
+//! The kernel backends (`kernel/`) arrive with their own issue; until then
+//! the daemon runs only with `kernel: none` and says so.
 
+pub mod config;
+pub mod control_proto;
 pub mod ike;
+pub mod ipc;
+pub mod logging;
+pub mod proc;
+mod sys;
+
+#[cfg(target_os = "linux")]
+pub use sys::udp_encap;

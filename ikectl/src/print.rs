@@ -1,0 +1,76 @@
+//! Human-readable output of ikectl (the `--json` form prints the response
+//! as received instead).
+
+use ikedaemon::control_proto::{PolicyInfo, Response, SaInfo, Stats};
+
+fn id_or(id: &str, fallback: &str) -> String {
+    if id.is_empty() {
+        fallback.to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+fn policy(p: &PolicyInfo) {
+    println!("policy {}: {}, {}, {}", p.name, p.start, p.mode, p.auth);
+    println!(
+        "  local  {} [{}]  ts {}",
+        p.local_address,
+        id_or(&p.local_id, "id from address"),
+        p.local_ts.join(", ")
+    );
+    println!(
+        "  remote {} [{}]  ts {}",
+        p.remote_address,
+        id_or(&p.remote_id, "any id"),
+        p.remote_ts.join(", ")
+    );
+    println!("  ike    {}", p.ike.join(", "));
+    println!("  esp    {}", p.esp.join(", "));
+}
+
+fn sa(s: &SaInfo) {
+    let when = |v: Option<u64>| v.map_or("-".to_string(), |s| format!("{s}s"));
+    println!(
+        "{} {} {} {} {} rekey {} expire {}",
+        s.policy,
+        s.spis,
+        s.peer,
+        s.state,
+        s.algorithms,
+        when(s.rekey_in),
+        when(s.expires_in)
+    );
+}
+
+fn stats(s: &Stats) {
+    let rows = [
+        ("uptime (s)", s.uptime_secs),
+        ("configuration loads", s.config_loads),
+        ("configurations rejected", s.config_rejected),
+        ("IKE datagrams in", s.datagrams_in),
+        ("IKE datagrams out", s.datagrams_out),
+        ("malformed datagrams", s.malformed),
+        ("IKE SAs", s.ike_sas),
+        ("CHILD SAs", s.child_sas),
+        ("half-open IKE SAs", s.half_open),
+        ("control requests", s.control_requests),
+    ];
+    for (k, v) in rows {
+        println!("{k:<24} {v}");
+    }
+}
+
+/// Prints a response for a person.
+pub(crate) fn human(r: &Response) {
+    match r {
+        Response::Policies(ps) if ps.is_empty() => println!("no policies"),
+        Response::Policies(ps) => ps.iter().for_each(policy),
+        Response::Sas(ss) if ss.is_empty() => println!("no SAs"),
+        Response::Sas(ss) => ss.iter().for_each(sa),
+        Response::Stats(s) => stats(s),
+        Response::Done(msg) => println!("{msg}"),
+        Response::Event(e) => println!("{} {}: {}", e.time, e.source, e.message),
+        Response::Error(msg) => eprintln!("ikectl: {msg}"),
+    }
+}

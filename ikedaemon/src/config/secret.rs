@@ -1,0 +1,235 @@
+//! Secrets in the configuration: the [`Redacted`] holder for PSK bytes
+//! (zeroized on drop, never printed), reading `psk_file`, and the checks
+//! that files holding secrets are not group- or world-accessible and that
+//! certificate files can be opened.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::error::{ConfigError, ErrorKind, ErrorSink, Position};
+
+/// Secret bytes (a pre-shared key): zeroized on drop, printed as
+/// `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(Zeroizing<Vec<u8>>);
+
+impl Redacted {
+    /// Wraps secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Redacted {
+        Redacted(Zeroizing::new(bytes))
+    }
+
+    /// The secret bytes; do not log them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Largest secret file accepted, in bytes.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// True when a file with this mode is accessible by group or others.
+pub(crate) fn mode_too_open(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+/// The refusal for a file with loose permissions.
+pub(crate) fn too_open_message(what: &str, path: &Path, mode: u32) -> String {
+    let access = if mode & 0o044 != 0 {
+        "readable"
+    } else {
+        "accessible"
+    };
+    format!(
+        "{what} {} is {access} by group or others (mode {:04o}); chmod 600 it",
+        path.display(),
+        mode & 0o7777
+    )
+}
+
+/// Where a checked file is named in the configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileRef<'a> {
+    pub(crate) errors: &'a ErrorSink,
+    pub(crate) pos: Position,
+    /// The key naming the file (`psk_file`, `private_key`, ...).
+    pub(crate) what: &'a str,
+}
+
+impl FileRef<'_> {
+    fn fail(&self, kind: ErrorKind, msg: String) -> ConfigError {
+        self.errors.at(self.pos, kind, msg)
+    }
+
+    /// Opens `path` and checks it is a regular file; with `private`, also
+    /// that group and others have no access.
+    fn open(&self, path: &Path, private: bool) -> Result<(File, u64), ConfigError> {
+        let file = File::open(path).map_err(|e| {
+            self.fail(
+                ErrorKind::File,
+                format!("{} {}: cannot open: {e}", self.what, path.display()),
+            )
+        })?;
+        // Checked on the open file, so a rename in between cannot swap it.
+        let meta = file.metadata().map_err(|e| {
+            self.fail(
+                ErrorKind::File,
+                format!("{} {}: cannot stat: {e}", self.what, path.display()),
+            )
+        })?;
+        if !meta.is_file() {
+            return Err(self.fail(
+                ErrorKind::File,
+                format!("{} {} is not a regular file", self.what, path.display()),
+            ));
+        }
+        let mode = meta.permissions().mode();
+        if private && mode_too_open(mode) {
+            return Err(self.fail(
+                ErrorKind::Permission,
+                too_open_message(self.what, path, mode),
+            ));
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// Checks that a private file (a private key) exists, is a regular
+    /// file and is accessible by its owner only.
+    pub(crate) fn check_private(&self, path: &Path) -> Result<(), ConfigError> {
+        self.open(path, true).map(|_| ())
+    }
+
+    /// Checks that a public file (a certificate) can be opened.
+    pub(crate) fn check_readable(&self, path: &Path) -> Result<(), ConfigError> {
+        self.open(path, false).map(|_| ())
+    }
+
+    /// Reads a secret file (private, at most 64 KiB), dropping one
+    /// trailing newline.
+    pub(crate) fn read_secret(&self, path: &Path) -> Result<Redacted, ConfigError> {
+        let (file, len) = self.open(path, true)?;
+        if len > MAX_SECRET_BYTES {
+            return Err(self.fail(
+                ErrorKind::File,
+                format!(
+                    "{} {} is too large for a secret ({len} bytes, at most {MAX_SECRET_BYTES})",
+                    self.what,
+                    path.display()
+                ),
+            ));
+        }
+        // Sized up front so the buffer never reallocates (which would
+        // leave an unzeroized copy behind).
+        let cap = usize::try_from(MAX_SECRET_BYTES + 1).unwrap_or(usize::MAX);
+        let mut buf = Zeroizing::new(Vec::with_capacity(cap));
+        file.take(MAX_SECRET_BYTES)
+            .read_to_end(&mut buf)
+            .map_err(|e| {
+                self.fail(
+                    ErrorKind::File,
+                    format!("{} {}: cannot read: {e}", self.what, path.display()),
+                )
+            })?;
+        let strip = if buf.ends_with(b"\r\n") {
+            2
+        } else {
+            usize::from(buf.ends_with(b"\n"))
+        };
+        let keep = buf.len() - strip;
+        buf.truncate(keep);
+        let mut out = Vec::with_capacity(buf.len());
+        out.extend_from_slice(&buf);
+        Ok(Redacted::new(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(dir: &Path, name: &str, body: &[u8], mode: u32) -> std::path::PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, body).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    fn fref(errors: &ErrorSink) -> FileRef<'_> {
+        FileRef {
+            errors,
+            pos: Position { line: 3, column: 7 },
+            what: "psk_file",
+        }
+    }
+
+    #[test]
+    fn redacted_debug_hides_bytes() {
+        let r = Redacted::new(b"hunter2".to_vec());
+        assert_eq!(format!("{r:?}"), "<redacted>");
+        assert_eq!(r.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn reads_and_strips_one_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let errors = ErrorSink::new("t.conf");
+        let p = write(dir.path(), "a.psk", b"secret\n\n", 0o600);
+        assert_eq!(fref(&errors).read_secret(&p).unwrap().expose(), b"secret\n");
+        let p = write(dir.path(), "b.psk", b"secret\r\n", 0o400);
+        assert_eq!(fref(&errors).read_secret(&p).unwrap().expose(), b"secret");
+    }
+
+    #[test]
+    fn refuses_open_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let errors = ErrorSink::new("t.conf");
+        let p = write(dir.path(), "a.psk", b"s", 0o640);
+        let e = fref(&errors).read_secret(&p).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "t.conf:3:7: psk_file {} is readable by group or others (mode 0640); chmod 600 it",
+                p.display()
+            )
+        );
+        let p = write(dir.path(), "b.psk", b"s", 0o620);
+        assert!(
+            fref(&errors)
+                .read_secret(&p)
+                .unwrap_err()
+                .message()
+                .contains("accessible")
+        );
+        assert!(fref(&errors).check_readable(&p).is_ok());
+        assert!(fref(&errors).check_private(&p).is_err());
+    }
+
+    #[test]
+    fn missing_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let errors = ErrorSink::new("t.conf");
+        let e = fref(&errors)
+            .read_secret(&dir.path().join("none"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::File);
+        assert!(
+            e.message()
+                .contains("cannot open: No such file or directory")
+        );
+        let e = fref(&errors).check_readable(dir.path()).unwrap_err();
+        assert!(e.message().contains("not a regular file"));
+    }
+}

@@ -1,0 +1,288 @@
+//! The negotiator process: unprivileged, chrooted, holding the IKE UDP
+//! sockets the parent opened. It receives datagrams, decodes them and
+//! answers what the endpoint can answer without an IKE SA; the IKE
+//! exchanges themselves arrive with the engine (issue 5). It answers the
+//! control requests the parent forwards (`show sa`, `show stats`, `reset
+//! sa`).
+
+use std::net::IpAddr;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use privsep::{Channel, ChannelError};
+
+use crate::control_proto::{Request, ResetWhat, Response, Stats};
+use crate::ike::wire::WireErrorKind;
+use crate::ipc::{FromNegotiator, SocketInfo, ToNegotiator};
+use crate::proc::udp;
+use crate::{log_debug, log_error, log_info, log_verbose};
+
+const CHANNEL: Token = Token(0);
+const FIRST_SOCKET: usize = 16;
+
+/// One IKE socket of the negotiator.
+struct Sock {
+    fd: OwnedFd,
+    info: SocketInfo,
+}
+
+struct Negotiator {
+    channel: Channel,
+    sockets: Vec<Sock>,
+    stats: Stats,
+    policies: usize,
+}
+
+/// The role's entry point; returns the exit status.
+pub(crate) fn run() -> u8 {
+    match start() {
+        Ok(n) => n.event_loop(),
+        Err(e) => {
+            log_error!("{e}");
+            eprintln!("ikedaemon: negotiator: {e}");
+            1
+        }
+    }
+}
+
+fn start() -> Result<Negotiator, String> {
+    let channel = super::child::channel()?;
+    let setup = match channel.recv::<ToNegotiator>() {
+        Ok(r) => match r.msg {
+            ToNegotiator::Setup(s) => s,
+            other => return Err(format!("expected Setup from the parent, got {other:?}")),
+        },
+        Err(e) => return Err(format!("no setup from the parent: {e}")),
+    };
+    super::child::setup_and_drop("negotiator", &setup)?;
+    let mut n = Negotiator {
+        channel,
+        sockets: Vec::new(),
+        stats: Stats::default(),
+        policies: 0,
+    };
+    // Sockets and policies, until Start.
+    loop {
+        let r = n
+            .channel
+            .recv::<ToNegotiator>()
+            .map_err(|e| format!("while receiving sockets: {e}"))?;
+        match r.msg {
+            ToNegotiator::Socket(info) => {
+                let fd = r.fds.into_iter().next().ok_or_else(|| {
+                    format!("socket {} arrived without its descriptor", info.local)
+                })?;
+                log_verbose!(
+                    "IKE socket {}{}",
+                    info.local,
+                    if info.natt { " (NAT-T)" } else { "" }
+                );
+                n.sockets.push(Sock { fd, info });
+            }
+            ToNegotiator::Policies(p) => n.policies = p.len(),
+            ToNegotiator::Start => break,
+            ToNegotiator::LogLevel(l) => crate::logging::set_level(super::child::level_from_u8(l)),
+            other => return Err(format!("unexpected {other:?} before Start")),
+        }
+    }
+    n.channel
+        .send(0, &FromNegotiator::Ready, &[])
+        .map_err(|e| format!("cannot tell the parent we are ready: {e}"))?;
+    log_info!(
+        "ready: {} IKE sockets, {} policies (IKE negotiation is not implemented yet)",
+        n.sockets.len(),
+        n.policies
+    );
+    Ok(n)
+}
+
+impl Negotiator {
+    fn event_loop(mut self) -> u8 {
+        let mut poll = match Poll::new() {
+            Ok(p) => p,
+            Err(e) => {
+                log_error!("cannot create the event loop: {e}");
+                return 1;
+            }
+        };
+        if let Err(e) = self.register(&poll) {
+            log_error!("cannot register descriptors: {e}");
+            return 1;
+        }
+        let mut events = Events::with_capacity(64);
+        let mut buf = vec![0u8; udp::MAX_DATAGRAM];
+        loop {
+            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(60))) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log_error!("event loop: {e}");
+                return 1;
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    CHANNEL => {
+                        if let Some(code) = self.on_channel() {
+                            return code;
+                        }
+                    }
+                    Token(t) => self.on_socket(t - FIRST_SOCKET, &mut buf),
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, poll: &Poll) -> std::io::Result<()> {
+        self.channel.set_nonblocking(true)?;
+        poll.registry().register(
+            &mut SourceFd(&self.channel.as_raw_fd()),
+            CHANNEL,
+            Interest::READABLE,
+        )?;
+        for (i, s) in self.sockets.iter().enumerate() {
+            nix::fcntl::fcntl(
+                &s.fd,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )?;
+            poll.registry().register(
+                &mut SourceFd(&s.fd.as_raw_fd()),
+                Token(FIRST_SOCKET + i),
+                Interest::READABLE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Handles everything queued on the channel; `Some(code)` to exit.
+    fn on_channel(&mut self) -> Option<u8> {
+        loop {
+            let r = match self.channel.recv::<ToNegotiator>() {
+                Ok(r) => r,
+                Err(ChannelError::WouldBlock) => return None,
+                Err(ChannelError::Closed) => {
+                    log_error!("the parent went away; exiting");
+                    return Some(1);
+                }
+                Err(e) => {
+                    log_error!("dropped a message from the parent: {e}");
+                    continue;
+                }
+            };
+            match r.msg {
+                ToNegotiator::Control(req) => {
+                    let resp = self.control(&req);
+                    if let Err(e) = self.channel.send(r.peer, &FromNegotiator::Reply(resp), &[]) {
+                        log_error!("cannot answer the parent: {e}");
+                    }
+                }
+                ToNegotiator::Policies(p) => {
+                    self.policies = p.len();
+                    log_info!("policies updated: {}", self.policies);
+                }
+                ToNegotiator::LogLevel(l) => {
+                    crate::logging::set_level(super::child::level_from_u8(l));
+                }
+                ToNegotiator::Shutdown => {
+                    log_verbose!("shutting down");
+                    return Some(0);
+                }
+                other => log_error!(
+                    "unexpected message from the parent: {}",
+                    privsep::IpcMessage::name(&other)
+                ),
+            }
+        }
+    }
+
+    fn control(&mut self, req: &Request) -> Response {
+        match req {
+            Request::ShowSa => crate::ipc::no_sas(),
+            Request::ShowStats => Response::Stats(self.stats.clone()),
+            Request::Reset(ResetWhat::Sa | ResetWhat::All) => {
+                Response::Done("0 IKE SAs deleted".into())
+            }
+            other => Response::Error(format!("the negotiator does not handle {other:?}")),
+        }
+    }
+
+    fn on_socket(&mut self, idx: usize, buf: &mut [u8]) {
+        loop {
+            let Some(sock) = self.sockets.get(idx) else {
+                return;
+            };
+            let d = match udp::recv(sock.fd.as_fd(), buf) {
+                Ok(d) => d,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    log_error!("receive on {}: {e}", sock.info.local);
+                    return;
+                }
+            };
+            self.stats.datagrams_in += 1;
+            let natt = sock.info.natt;
+            let data = buf.get(..d.len).unwrap_or_default();
+            if let Some(reply) = self.on_datagram(natt, data, d.from, d.to, d.truncated) {
+                let Some(sock) = self.sockets.get(idx) else {
+                    return;
+                };
+                match udp::send(sock.fd.as_fd(), &reply, d.from, d.to) {
+                    Ok(_) => self.stats.datagrams_out += 1,
+                    Err(e) => log_error!("send to {}: {e}", d.from),
+                }
+            }
+        }
+    }
+
+    /// Looks at one datagram; returns a reply to send, if any.
+    fn on_datagram(
+        &mut self,
+        natt: bool,
+        data: &[u8],
+        from: std::net::SocketAddr,
+        to: Option<IpAddr>,
+        truncated: bool,
+    ) -> Option<Vec<u8>> {
+        let to = to.map_or("?".to_string(), |a| a.to_string());
+        if truncated {
+            self.stats.malformed += 1;
+            log_verbose!("dropped an oversized datagram from {from}");
+            return None;
+        }
+        if natt && data == [0xff] {
+            log_debug!("NAT keepalive from {from}");
+            return None;
+        }
+        let ike = if natt {
+            match data.split_first_chunk::<4>() {
+                Some(([0, 0, 0, 0], rest)) => rest,
+                _ => {
+                    // RFC 3948: a datagram without the non-ESP marker on
+                    // 4500 is ESP for the kernel, not for us.
+                    log_debug!("dropped a datagram without the non-ESP marker from {from}");
+                    return None;
+                }
+            }
+        } else {
+            data
+        };
+        match crate::ike::wire::Message::decode(ike) {
+            Ok(m) => {
+                log_verbose!(
+                    "received {m} from {from} to {to}: IKE negotiation is not implemented yet, dropped"
+                );
+                None
+            }
+            Err(e) => {
+                self.stats.malformed += 1;
+                if let WireErrorKind::MajorVersion(v) = e.kind {
+                    log_verbose!("IKE version {v} message from {from} to {to}");
+                    return super::endpoint::invalid_major_version(ike, natt);
+                }
+                log_verbose!("dropped a malformed datagram from {from} to {to}: {e}");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The parent process: start-up while still root (configuration, sockets,
+//! children) and the orderly ways it ends. The event loop is in
+//! `parent_loop`.
+
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::{Group, User};
+use privsep::Channel;
+use privsep::spawn::{Child, spawn_child};
+
+use super::args::Args;
+use super::sockets::{IkeSocket, open_control_socket, open_ike_sockets};
+use crate::config::{Config, KernelBackend, LogLevel};
+use crate::control_proto::Stats;
+use crate::ipc::{ChildSetup, IPC_VERSION, SocketInfo, ToControl, ToNegotiator};
+use crate::logging::{self, Level, Target};
+use crate::{log_error, log_info, log_warn};
+
+/// "exited with status 1", "was killed by signal 9 (SIGKILL)".
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (_, Some(s)) => {
+            let name = Signal::try_from(s).map_or("?", |s| s.as_str());
+            format!("was killed by signal {s} ({name})")
+        }
+        _ => format!("ended: {status}"),
+    }
+}
+
+/// One unprivileged child and its channel.
+pub(crate) struct Kid {
+    pub(crate) child: Child,
+    pub(crate) channel: Channel,
+    pub(crate) ready: bool,
+}
+
+/// The parent's state.
+pub(crate) struct Parent {
+    pub(crate) args: Args,
+    pub(crate) config: Config,
+    pub(crate) socket_path: PathBuf,
+    pub(crate) pid_file: Option<PathBuf>,
+    pub(crate) negotiator: Kid,
+    pub(crate) control: Kid,
+    pub(crate) stats: Stats,
+    pub(crate) started: Instant,
+}
+
+/// The verbosity: the configured level raised by `-v`.
+pub(crate) fn level_for(config: LogLevel, verbose: u8) -> Level {
+    let base = match config {
+        LogLevel::Brief => 2u8,
+        LogLevel::Verbose => 3,
+        LogLevel::Debug => 4,
+    };
+    super::child::level_from_u8(base.saturating_add(verbose))
+}
+
+/// `-n`: prints `configuration OK` or the error; the exit status.
+pub(crate) fn check_only(args: &Args) -> u8 {
+    match crate::config::load(&args.config) {
+        Ok(_) => {
+            println!("configuration OK");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+fn refuse_unimplemented_kernel(config: &Config) -> Result<(), String> {
+    match config.global.kernel {
+        KernelBackend::None => Ok(()),
+        other => Err(format!(
+            "kernel backend {} is not implemented yet; set `kernel: none` to negotiate without installing SAs",
+            format!("{other:?}").to_lowercase()
+        )),
+    }
+}
+
+/// The listen addresses after `-4` / `-6`.
+fn listen_addresses(args: &Args, config: &Config) -> Result<Vec<IpAddr>, String> {
+    let addrs: Vec<IpAddr> = config
+        .global
+        .listen
+        .iter()
+        .copied()
+        .filter(|a| !(args.only_v4 && a.is_ipv6() || args.only_v6 && a.is_ipv4()))
+        .collect();
+    if addrs.is_empty() {
+        return Err("no listen address is left after -4/-6".into());
+    }
+    Ok(addrs)
+}
+
+/// The socket group's gid and the uids of its members.
+pub(crate) fn socket_access(config: &Config) -> Result<(u32, Vec<u32>), String> {
+    let Some(name) = &config.global.socket_group else {
+        return Ok((0, Vec::new()));
+    };
+    let group = Group::from_name(name)
+        .map_err(|e| format!("cannot look up socket_group {name}: {e}"))?
+        .ok_or_else(|| format!("socket_group {name} does not exist"))?;
+    let uids = group
+        .mem
+        .iter()
+        .filter_map(|m| User::from_name(m).ok().flatten())
+        .map(|u| u.uid.as_raw())
+        .collect();
+    Ok((group.gid.as_raw(), uids))
+}
+
+fn check_identity(config: &Config) -> Result<(), String> {
+    let user = &config.global.user;
+    match User::from_name(user) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(format!(
+                "user {user} does not exist (create it, e.g. useradd --system --home-dir /var/empty --shell /usr/sbin/nologin {user})"
+            ));
+        }
+        Err(e) => return Err(format!("cannot look up user {user}: {e}")),
+    }
+    let chroot = &config.global.chroot;
+    if !chroot.is_dir() {
+        return Err(format!(
+            "chroot directory {} does not exist",
+            chroot.display()
+        ));
+    }
+    Ok(())
+}
+
+fn spawn(role: &str) -> Result<Kid, String> {
+    let (ours, theirs) =
+        Channel::pair().map_err(|e| format!("cannot create the {role} channel: {e}"))?;
+    let child =
+        spawn_child(role, &[], theirs).map_err(|e| format!("cannot start the {role}: {e}"))?;
+    ours.handshake(IPC_VERSION)
+        .map_err(|e| format!("IPC handshake with the {role} failed: {e}"))?;
+    Ok(Kid {
+        child,
+        channel: ours,
+        ready: false,
+    })
+}
+
+fn send_negotiator_start(
+    kid: &Kid,
+    setup: &ChildSetup,
+    sockets: Vec<IkeSocket>,
+    config: &Config,
+) -> Result<(), String> {
+    let send = |m: &ToNegotiator, fds: &[std::os::fd::BorrowedFd<'_>]| {
+        kid.channel
+            .send(0, m, fds)
+            .map_err(|e| format!("cannot send to the negotiator: {e}"))
+    };
+    send(&ToNegotiator::Setup(setup.clone()), &[])?;
+    for s in sockets {
+        let info = SocketInfo {
+            local: s.local,
+            natt: s.natt,
+        };
+        send(&ToNegotiator::Socket(info), &[s.fd.as_fd()])?;
+        // `s.fd` is dropped here: the parent keeps no copy.
+    }
+    let policies = config
+        .policies
+        .iter()
+        .map(super::policy_info::policy_info)
+        .collect();
+    send(&ToNegotiator::Policies(policies), &[])?;
+    send(&ToNegotiator::Start, &[])
+}
+
+fn send_control_start(
+    kid: &Kid,
+    setup: &ChildSetup,
+    listener: std::os::unix::net::UnixListener,
+    access: (u32, Vec<u32>),
+) -> Result<(), String> {
+    let send = |m: &ToControl, fds: &[std::os::fd::BorrowedFd<'_>]| {
+        kid.channel
+            .send(0, m, fds)
+            .map_err(|e| format!("cannot send to the control process: {e}"))
+    };
+    send(&ToControl::Setup(setup.clone()), &[])?;
+    send(&ToControl::Listener, &[listener.as_fd()])?;
+    drop(listener);
+    send(
+        &ToControl::Access {
+            gid: access.0,
+            member_uids: access.1,
+        },
+        &[],
+    )
+}
+
+fn write_pid_file(path: &std::path::Path) -> Result<(), String> {
+    std::fs::write(path, format!("{}\n", std::process::id()))
+        .map_err(|e| format!("cannot write the pid file {}: {e}", path.display()))
+}
+
+/// Start-up: everything that needs root, then the children.
+pub(crate) fn start(args: Args) -> Result<Parent, String> {
+    let config = crate::config::load(&args.config).map_err(|e| e.to_string())?;
+    refuse_unimplemented_kernel(&config)?;
+    check_identity(&config)?;
+    let listen = listen_addresses(&args, &config)?;
+    let access = socket_access(&config)?;
+    let socket_path = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| config.global.socket.clone());
+    let level = level_for(config.global.log_level, args.verbose);
+
+    let sockets = open_ike_sockets(&listen, config.global.ike_port, config.global.natt_port)
+        .map_err(|e| e.to_string())?;
+    let listener = open_control_socket(&socket_path, Some(access.0).filter(|g| *g != 0))
+        .map_err(|e| format!("control socket: {e}"))?;
+
+    let mut pid_file = None;
+    if args.foreground {
+        logging::init("parent", Target::Stderr, level);
+    } else {
+        nix::unistd::daemon(false, false).map_err(|e| format!("cannot detach: {e}"))?;
+        logging::init("parent", Target::Syslog, level);
+        write_pid_file(&config.global.pid_file)?;
+        pid_file = Some(config.global.pid_file.clone());
+    }
+    openssl::init();
+    let setup = ChildSetup {
+        user: config.global.user.clone(),
+        chroot: config.global.chroot.clone(),
+        log_stderr: args.foreground,
+        log_level: level as u8,
+    };
+    let negotiator = spawn("negotiator")?;
+    send_negotiator_start(&negotiator, &setup, sockets, &config)?;
+    let control = spawn("control")?;
+    send_control_start(&control, &setup, listener, access)?;
+    log_info!(
+        "started: {} policies, kernel backend none (nothing is installed in the kernel), negotiator pid {}, control pid {}",
+        config.policies.len(),
+        negotiator.child.pid(),
+        control.child.pid()
+    );
+    Ok(Parent {
+        args,
+        config,
+        socket_path,
+        pid_file,
+        negotiator,
+        control,
+        stats: Stats {
+            config_loads: 1,
+            ..Stats::default()
+        },
+        started: Instant::now(),
+    })
+}
+
+impl Parent {
+    /// Orderly end: children told to stop, waited for (bounded), killed
+    /// if they do not; socket and pid file removed. Returns `code`.
+    pub(crate) fn shutdown(&mut self, code: u8) -> u8 {
+        let _ = self
+            .negotiator
+            .channel
+            .send(0, &ToNegotiator::Shutdown, &[]);
+        let _ = self.control.channel.send(0, &ToControl::Shutdown, &[]);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for kid in [&mut self.negotiator, &mut self.control] {
+            loop {
+                match kid.child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        log_warn!(
+                            "{} (pid {}) did not stop; killing it",
+                            kid.child.role(),
+                            kid.child.pid()
+                        );
+                        let _ = kid.child.kill(Signal::SIGKILL);
+                        let _ = kid.child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        }
+        if let Err(e) = std::fs::remove_file(&self.socket_path) {
+            log_error!("cannot remove {}: {e}", self.socket_path.display());
+        }
+        if let Some(p) = &self.pid_file {
+            let _ = std::fs::remove_file(p);
+        }
+        log_info!("exiting{}", if code == 0 { "" } else { " after an error" });
+        code
+    }
+
+    /// A child has exited: log which and why; `true` if one did.
+    pub(crate) fn reap(&mut self) -> bool {
+        let mut any = false;
+        for kid in [&mut self.negotiator, &mut self.control] {
+            if let Ok(Some(status)) = kid.child.try_wait() {
+                log_error!(
+                    "{} (pid {}) {}",
+                    kid.child.role(),
+                    kid.child.pid(),
+                    describe(status)
+                );
+                any = true;
+            }
+        }
+        any
+    }
+
+    pub(crate) fn uptime(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}

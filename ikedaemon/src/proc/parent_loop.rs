@@ -1,0 +1,342 @@
+//! The parent's event loop: messages from the two children, signals
+//! (HUP reload, TERM/INT shutdown, CHLD supervision), and the routing of
+//! control requests (answered here, or forwarded to the negotiator with the
+//! client's id so the reply finds its way back).
+
+use std::os::fd::AsRawFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use privsep::ChannelError;
+
+use super::parent::{Parent, level_for, socket_access};
+use crate::control_proto::{Event, LogMode, Request, ResetWhat, Response};
+use crate::ipc::{
+    FromControl, FromNegotiator, ToControl, ToNegotiator, for_negotiator, merge_stats,
+};
+use crate::{log_error, log_info, log_verbose, log_warn};
+
+const NEGOTIATOR: Token = Token(0);
+const CONTROL: Token = Token(1);
+const FIRST_SIGNAL: usize = 8;
+
+enum Step {
+    Continue,
+    Exit(u8),
+}
+
+impl Parent {
+    /// Runs until shutdown; returns the exit status.
+    pub(crate) fn event_loop(mut self) -> u8 {
+        let mut poll = match Poll::new() {
+            Ok(p) => p,
+            Err(e) => {
+                log_error!("cannot create the event loop: {e}");
+                return self.shutdown(1);
+            }
+        };
+        let signals = [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD];
+        let mut sigs =
+            match super::signals::Signals::install(poll.registry(), &signals, FIRST_SIGNAL) {
+                Ok(s) => s,
+                Err(e) => {
+                    log_error!("cannot install signal handlers: {e}");
+                    return self.shutdown(1);
+                }
+            };
+        let mut failed = None;
+        for (kid, token) in [(&self.negotiator, NEGOTIATOR), (&self.control, CONTROL)] {
+            let r = kid.channel.set_nonblocking(true).and_then(|()| {
+                poll.registry().register(
+                    &mut SourceFd(&kid.channel.as_raw_fd()),
+                    token,
+                    Interest::READABLE,
+                )
+            });
+            if let Err(e) = r {
+                failed = Some(format!("cannot watch the {}: {e}", kid.child.role()));
+            }
+        }
+        if let Some(e) = failed {
+            log_error!("{e}");
+            return self.shutdown(1);
+        }
+        // A child may have died before the handlers were in place.
+        if self.reap() {
+            return self.shutdown(1);
+        }
+        let mut events = Events::with_capacity(32);
+        loop {
+            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(30))) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log_error!("event loop: {e}");
+                return self.shutdown(1);
+            }
+            for ev in events.iter() {
+                let step = match ev.token() {
+                    NEGOTIATOR => self.on_negotiator(),
+                    CONTROL => self.on_control(),
+                    t => match sigs.take(t) {
+                        Some(libc::SIGHUP) => {
+                            let _ = self.reload();
+                            Step::Continue
+                        }
+                        Some(libc::SIGTERM | libc::SIGINT) => {
+                            log_info!("shutting down on signal");
+                            Step::Exit(0)
+                        }
+                        Some(libc::SIGCHLD) if self.reap() => Step::Exit(1),
+                        _ => Step::Continue,
+                    },
+                };
+                if let Step::Exit(code) = step {
+                    return self.shutdown(code);
+                }
+            }
+        }
+    }
+
+    fn event(&self, message: String) {
+        let ev = Event {
+            time: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            source: "parent".into(),
+            message,
+        };
+        let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
+    }
+
+    fn on_negotiator(&mut self) -> Step {
+        loop {
+            let r = match self.negotiator.channel.recv::<FromNegotiator>() {
+                Ok(r) => r,
+                Err(ChannelError::WouldBlock) => return Step::Continue,
+                Err(ChannelError::Closed) => {
+                    log_error!("the negotiator closed its channel");
+                    self.reap();
+                    return Step::Exit(1);
+                }
+                Err(e) => {
+                    log_error!("dropped a message from the negotiator: {e}");
+                    continue;
+                }
+            };
+            match r.msg {
+                FromNegotiator::Ready => {
+                    self.negotiator.ready = true;
+                    log_verbose!("negotiator ready");
+                }
+                FromNegotiator::Reply(resp) => {
+                    let resp = match resp {
+                        Response::Stats(s) => {
+                            self.stats.uptime_secs = self.uptime();
+                            Response::Stats(merge_stats(s, &self.stats))
+                        }
+                        other => other,
+                    };
+                    self.reply(r.peer, resp);
+                }
+                FromNegotiator::Event(ev) => {
+                    let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
+                }
+            }
+        }
+    }
+
+    fn on_control(&mut self) -> Step {
+        loop {
+            let r = match self.control.channel.recv::<FromControl>() {
+                Ok(r) => r,
+                Err(ChannelError::WouldBlock) => return Step::Continue,
+                Err(ChannelError::Closed) => {
+                    log_error!("the control process closed its channel");
+                    self.reap();
+                    return Step::Exit(1);
+                }
+                Err(e) => {
+                    log_error!("dropped a message from the control process: {e}");
+                    continue;
+                }
+            };
+            match r.msg {
+                FromControl::Ready => {
+                    self.control.ready = true;
+                    log_verbose!("control ready");
+                }
+                FromControl::Request(req) => self.request(r.peer, req),
+            }
+        }
+    }
+
+    fn reply(&self, peer: u32, resp: Response) {
+        if let Err(e) = self
+            .control
+            .channel
+            .send(peer, &ToControl::Reply(resp), &[])
+        {
+            log_error!("cannot send a reply to the control process: {e}");
+        }
+    }
+
+    fn request(&mut self, peer: u32, req: Request) {
+        self.stats.control_requests += 1;
+        log_verbose!("control request {req:?} (client {peer})");
+        if for_negotiator(&req) {
+            if let Err(e) = self
+                .negotiator
+                .channel
+                .send(peer, &ToNegotiator::Control(req), &[])
+            {
+                self.reply(
+                    peer,
+                    Response::Error(format!("the negotiator is not reachable: {e}")),
+                );
+            }
+            return;
+        }
+        let resp = match req {
+            Request::ShowPolicies => Response::Policies(
+                self.config
+                    .policies
+                    .iter()
+                    .map(super::policy_info::policy_info)
+                    .collect(),
+            ),
+            Request::Reload => match self.reload() {
+                Ok(msg) => Response::Done(msg),
+                Err(e) => Response::Error(e),
+            },
+            Request::Log(mode) => {
+                let level = level_for(self.config.global.log_level, self.args.verbose);
+                let level = match mode {
+                    LogMode::Verbose => level.max(crate::logging::Level::Verbose),
+                    LogMode::Brief => crate::logging::Level::Info,
+                };
+                crate::logging::set_level(level);
+                let _ = self
+                    .negotiator
+                    .channel
+                    .send(0, &ToNegotiator::LogLevel(level as u8), &[]);
+                let _ = self
+                    .control
+                    .channel
+                    .send(0, &ToControl::LogLevel(level as u8), &[]);
+                Response::Done(format!(
+                    "logging {}",
+                    if mode == LogMode::Verbose {
+                        "verbose"
+                    } else {
+                        "brief"
+                    }
+                ))
+            }
+            Request::Reset(what) => {
+                let mut done = Vec::new();
+                if matches!(what, ResetWhat::Policy | ResetWhat::All) {
+                    match self.reload() {
+                        Ok(m) => done.push(m),
+                        Err(e) => {
+                            self.reply(peer, Response::Error(e));
+                            return;
+                        }
+                    }
+                }
+                if what == ResetWhat::All {
+                    // The negotiator answers with what it deleted.
+                    let _ = self.negotiator.channel.send(
+                        peer,
+                        &ToNegotiator::Control(Request::Reset(ResetWhat::Sa)),
+                        &[],
+                    );
+                    return;
+                }
+                Response::Done(done.join("; "))
+            }
+            Request::Monitor => {
+                self.event(format!(
+                    "monitoring; {} policies loaded",
+                    self.config.policies.len()
+                ));
+                return;
+            }
+            Request::ShowSa | Request::ShowStats => return,
+        };
+        self.reply(peer, resp);
+    }
+
+    /// Re-reads the configuration (SIGHUP, `ikectl reload`). An invalid
+    /// file is refused and the current configuration kept.
+    pub(crate) fn reload(&mut self) -> Result<String, String> {
+        let new = match crate::config::load(&self.args.config) {
+            Ok(c) => c,
+            Err(e) => {
+                self.stats.config_rejected += 1;
+                let msg = format!("reload refused, keeping the current configuration: {e}");
+                log_error!("{msg}");
+                self.event(msg.clone());
+                return Err(msg);
+            }
+        };
+        let g = &self.config.global;
+        let n = &new.global;
+        let fixed = [
+            ("user", g.user != n.user),
+            ("chroot", g.chroot != n.chroot),
+            ("socket", g.socket != n.socket),
+            ("listen", g.listen != n.listen),
+            ("ike_port", g.ike_port != n.ike_port),
+            ("natt_port", g.natt_port != n.natt_port),
+            ("kernel", g.kernel != n.kernel),
+            ("pid_file", g.pid_file != n.pid_file),
+        ];
+        for (name, changed) in fixed {
+            if changed {
+                log_warn!("reload: a change of `{name}` takes effect at the next restart");
+            }
+        }
+        let mut global = self.config.global.clone();
+        global.log_level = new.global.log_level;
+        global.socket_group = new.global.socket_group.clone();
+        global.dos = new.global.dos;
+        global.fragmentation = new.global.fragmentation;
+        global.dpd = new.global.dpd;
+        self.config = crate::config::Config {
+            global,
+            policies: new.policies,
+        };
+        self.stats.config_loads += 1;
+        let policies = self
+            .config
+            .policies
+            .iter()
+            .map(super::policy_info::policy_info)
+            .collect();
+        if let Err(e) = self
+            .negotiator
+            .channel
+            .send(0, &ToNegotiator::Policies(policies), &[])
+        {
+            log_error!("cannot send the new policies to the negotiator: {e}");
+        }
+        match socket_access(&self.config) {
+            Ok((gid, member_uids)) => {
+                let _ = self
+                    .control
+                    .channel
+                    .send(0, &ToControl::Access { gid, member_uids }, &[]);
+            }
+            Err(e) => log_error!("reload: {e}"),
+        }
+        let msg = format!(
+            "configuration reloaded: {} policies",
+            self.config.policies.len()
+        );
+        log_info!("{msg}");
+        self.event(msg.clone());
+        Ok(msg)
+    }
+}
