@@ -31,6 +31,41 @@ pub(crate) fn channel() -> Result<Channel, String> {
     Ok(ch)
 }
 
+/// Runs a child role: start-up, then the event loop; logs a start-up
+/// failure (to stderr too: the log may not be open yet) and returns the
+/// exit status.
+pub(crate) fn run_role<T>(
+    role: &str,
+    start: impl FnOnce() -> Result<T, String>,
+    run: impl FnOnce(T) -> u8,
+) -> u8 {
+    match start() {
+        Ok(x) => run(x),
+        Err(e) => {
+            crate::log_error!("{e}");
+            eprintln!("ikedaemon: {role}: {e}");
+            1
+        }
+    }
+}
+
+/// The common start of a child: channel and handshake, the Setup message
+/// (`setup_of` picks it out of the role's message type), logging and the
+/// privilege drop. Returns the channel.
+pub(crate) fn start<M: privsep::IpcMessage + std::fmt::Debug>(
+    role: &'static str,
+    setup_of: impl FnOnce(M) -> Result<ChildSetup, M>,
+) -> Result<Channel, String> {
+    let ch = channel()?;
+    let first = ch
+        .recv::<M>()
+        .map_err(|e| format!("no setup from the parent: {e}"))?;
+    let setup = setup_of(first.msg)
+        .map_err(|other| format!("expected Setup from the parent, got {other:?}"))?;
+    setup_and_drop(role, &setup)?;
+    Ok(ch)
+}
+
 /// Everything from logging to the verified privilege drop.
 pub(crate) fn setup_and_drop(role: &'static str, setup: &ChildSetup) -> Result<(), String> {
     let target = if setup.log_stderr {

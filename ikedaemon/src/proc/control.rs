@@ -56,26 +56,14 @@ struct Control {
 
 /// The role's entry point; returns the exit status.
 pub(crate) fn run() -> u8 {
-    match start() {
-        Ok(c) => c.event_loop(),
-        Err(e) => {
-            log_error!("{e}");
-            eprintln!("ikedaemon: control: {e}");
-            1
-        }
-    }
+    super::child::run_role("control", start, |x| x.event_loop())
 }
 
 fn start() -> Result<Control, String> {
-    let channel = super::child::channel()?;
-    let setup = match channel.recv::<ToControl>() {
-        Ok(r) => match r.msg {
-            ToControl::Setup(s) => s,
-            other => return Err(format!("expected Setup from the parent, got {other:?}")),
-        },
-        Err(e) => return Err(format!("no setup from the parent: {e}")),
-    };
-    super::child::setup_and_drop("control", &setup)?;
+    let channel = super::child::start("control", |m| match m {
+        ToControl::Setup(s) => Ok(s),
+        other => Err(other),
+    })?;
     let mut listener = None;
     let mut access = None;
     while listener.is_none() || access.is_none() {

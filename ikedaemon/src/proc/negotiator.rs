@@ -37,26 +37,14 @@ struct Negotiator {
 
 /// The role's entry point; returns the exit status.
 pub(crate) fn run() -> u8 {
-    match start() {
-        Ok(n) => n.event_loop(),
-        Err(e) => {
-            log_error!("{e}");
-            eprintln!("ikedaemon: negotiator: {e}");
-            1
-        }
-    }
+    super::child::run_role("negotiator", start, |x| x.event_loop())
 }
 
 fn start() -> Result<Negotiator, String> {
-    let channel = super::child::channel()?;
-    let setup = match channel.recv::<ToNegotiator>() {
-        Ok(r) => match r.msg {
-            ToNegotiator::Setup(s) => s,
-            other => return Err(format!("expected Setup from the parent, got {other:?}")),
-        },
-        Err(e) => return Err(format!("no setup from the parent: {e}")),
-    };
-    super::child::setup_and_drop("negotiator", &setup)?;
+    let channel = super::child::start("negotiator", |m| match m {
+        ToNegotiator::Setup(s) => Ok(s),
+        other => Err(other),
+    })?;
     let mut n = Negotiator {
         channel,
         sockets: Vec::new(),

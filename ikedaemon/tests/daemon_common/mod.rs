@@ -117,17 +117,29 @@ pub fn ikedaemon_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ikedaemon"))
 }
 
-/// The ikectl binary, built next to ikedaemon by `cargo test --workspace`.
+/// The ikectl binary (another package): built next to ikedaemon, by this
+/// helper if `cargo test` did not build it (cargo builds other packages'
+/// binaries only for their own tests).
 pub fn ikectl_bin() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let p = ikedaemon_bin().with_file_name("ikectl");
+    BUILT.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ikectl/Cargo.toml");
+        let st = Command::new(cargo)
+            .args(["build", "--quiet", "--bin", "ikectl", "--manifest-path"])
+            .arg(manifest)
+            .status()
+            .expect("run cargo build for ikectl");
+        assert!(st.success(), "cargo build -p ikectl failed");
+    });
     assert!(
         p.exists(),
-        "{} missing: run `cargo build -p ikectl` (cargo test --workspace builds it)",
+        "{} missing after cargo build -p ikectl",
         p.display()
     );
     p
 }
-
 /// A policy block for test configurations.
 pub fn policy(name: &str, remote: &str) -> String {
     format!(

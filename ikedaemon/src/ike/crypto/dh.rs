@@ -132,6 +132,23 @@ impl DhGroup {
         }
     }
 
+    /// The error for a peer public value that fails a check.
+    pub(crate) fn invalid_public(self, reason: &'static str) -> CryptoError {
+        CryptoError::InvalidPublicValue {
+            group: self.name(),
+            reason,
+        }
+    }
+
+    /// Fails unless `peer` has this group's public value length.
+    pub(crate) fn check_public_len(self, peer: &[u8]) -> Result<(), CryptoError> {
+        if peer.len() == self.public_len() {
+            Ok(())
+        } else {
+            Err(self.invalid_public("wrong length"))
+        }
+    }
+
     /// Length in bytes of the shared secret g^ir: len(p) for MODP, the
     /// x coordinate for ECP, 32 / 56 for X25519 / X448.
     pub fn shared_secret_len(self) -> usize {

@@ -96,10 +96,7 @@ impl EcpKey {
     /// Checks the peer's x‖y and returns the x coordinate of d·Q.
     pub(crate) fn shared_secret(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let group = self.group;
-        let invalid = |reason| CryptoError::InvalidPublicValue {
-            group: group.name(),
-            reason,
-        };
+        let invalid = |reason| group.invalid_public(reason);
         let n = coord_len(group);
         if peer.len() != 2 * n {
             return Err(invalid("wrong length"));

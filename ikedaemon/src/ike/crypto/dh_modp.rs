@@ -95,13 +95,8 @@ impl ModpKey {
     /// so it is switched off; OpenSSL's own range check still runs.
     pub(crate) fn shared_secret(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let group = self.group;
-        let invalid = |reason| CryptoError::InvalidPublicValue {
-            group: group.name(),
-            reason,
-        };
-        if peer.len() != group.public_len() {
-            return Err(invalid("wrong length"));
-        }
+        let invalid = |reason| group.invalid_public(reason);
+        group.check_public_len(peer)?;
         let p = prime(group)?;
         let y = BigNum::from_slice(peer)?;
         if !in_open_range(&y, &p)? {
