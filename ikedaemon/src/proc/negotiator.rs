@@ -31,6 +31,9 @@ struct Sock {
 struct Negotiator {
     channel: Channel,
     sockets: Vec<Sock>,
+    /// Sockets of a new set (reload with other ports or addresses) until
+    /// the parent's `Start` commits it.
+    pending: Vec<Sock>,
     stats: Stats,
     policies: usize,
 }
@@ -48,6 +51,7 @@ fn start() -> Result<Negotiator, String> {
     let mut n = Negotiator {
         channel,
         sockets: Vec::new(),
+        pending: Vec::new(),
         stats: Stats::default(),
         policies: 0,
     };
@@ -112,7 +116,7 @@ impl Negotiator {
             for ev in events.iter() {
                 match ev.token() {
                     CHANNEL => {
-                        if let Some(code) = self.on_channel() {
+                        if let Some(code) = self.on_channel(&poll) {
                             return code;
                         }
                     }
@@ -129,6 +133,10 @@ impl Negotiator {
             CHANNEL,
             Interest::READABLE,
         )?;
+        self.register_sockets(poll)
+    }
+
+    fn register_sockets(&self, poll: &Poll) -> std::io::Result<()> {
         for (i, s) in self.sockets.iter().enumerate() {
             nix::fcntl::fcntl(
                 &s.fd,
@@ -143,8 +151,28 @@ impl Negotiator {
         Ok(())
     }
 
+    /// Replaces the socket set with the pending one (a reload that changed
+    /// ports or addresses: the parent opened the new sockets).
+    fn commit_sockets(&mut self, poll: &Poll) {
+        for s in &self.sockets {
+            let _ = poll.registry().deregister(&mut SourceFd(&s.fd.as_raw_fd()));
+        }
+        self.sockets = std::mem::take(&mut self.pending);
+        match self.register_sockets(poll) {
+            Ok(()) => {
+                let list: Vec<String> = self
+                    .sockets
+                    .iter()
+                    .map(|s| s.info.local.to_string())
+                    .collect();
+                log_info!("IKE sockets now {}", list.join(", "));
+            }
+            Err(e) => log_error!("cannot watch the new IKE sockets: {e}"),
+        }
+    }
+
     /// Handles everything queued on the channel; `Some(code)` to exit.
-    fn on_channel(&mut self) -> Option<u8> {
+    fn on_channel(&mut self, poll: &Poll) -> Option<u8> {
         loop {
             let r = match self.channel.recv::<ToNegotiator>() {
                 Ok(r) => r,
@@ -176,6 +204,11 @@ impl Negotiator {
                     log_verbose!("shutting down");
                     return Some(0);
                 }
+                ToNegotiator::Socket(info) => match r.fds.into_iter().next() {
+                    Some(fd) => self.pending.push(Sock { fd, info }),
+                    None => log_error!("socket {} arrived without its descriptor", info.local),
+                },
+                ToNegotiator::Start => self.commit_sockets(poll),
                 other => log_error!(
                     "unexpected message from the parent: {}",
                     privsep::IpcMessage::name(&other)

@@ -283,13 +283,24 @@ impl Parent {
         };
         let g = &self.config.global;
         let n = &new.global;
+        let sockets_changed =
+            g.listen != n.listen || g.ike_port != n.ike_port || g.natt_port != n.natt_port;
+        if sockets_changed {
+            // The parent is still root: it opens the new sockets and hands
+            // them over exactly like at start-up.
+            if let Err(e) = self.replace_sockets(&new) {
+                self.stats.config_rejected += 1;
+                let msg = format!("reload refused, keeping the current configuration: {e}");
+                log_error!("{msg}");
+                self.event(msg.clone());
+                return Err(msg);
+            }
+        }
+        let g = &self.config.global;
         let fixed = [
             ("user", g.user != n.user),
             ("chroot", g.chroot != n.chroot),
             ("socket", g.socket != n.socket),
-            ("listen", g.listen != n.listen),
-            ("ike_port", g.ike_port != n.ike_port),
-            ("natt_port", g.natt_port != n.natt_port),
             ("kernel", g.kernel != n.kernel),
             ("pid_file", g.pid_file != n.pid_file),
         ];
@@ -299,6 +310,9 @@ impl Parent {
             }
         }
         let mut global = self.config.global.clone();
+        global.listen = new.global.listen.clone();
+        global.ike_port = new.global.ike_port;
+        global.natt_port = new.global.natt_port;
         global.log_level = new.global.log_level;
         global.socket_group = new.global.socket_group.clone();
         global.dos = new.global.dos;
@@ -338,5 +352,49 @@ impl Parent {
         log_info!("{msg}");
         self.event(msg.clone());
         Ok(msg)
+    }
+
+    /// Opens the sockets a reloaded configuration names and hands them to
+    /// the negotiator, which swaps its set when `Start` arrives. The old
+    /// sockets close when the negotiator drops them; on error nothing
+    /// changes.
+    fn replace_sockets(&mut self, new: &crate::config::Config) -> Result<(), String> {
+        let listen: Vec<std::net::IpAddr> = new
+            .global
+            .listen
+            .iter()
+            .copied()
+            .filter(|a| !(self.args.only_v4 && a.is_ipv6() || self.args.only_v6 && a.is_ipv4()))
+            .collect();
+        // A port the negotiator still holds can be bound again: both
+        // sockets have SO_REUSEADDR, and the old one closes at the swap.
+        let sockets =
+            super::sockets::open_ike_sockets(&listen, new.global.ike_port, new.global.natt_port)
+                .map_err(|e| e.to_string())?;
+        for s in sockets {
+            let info = crate::ipc::SocketInfo {
+                local: s.local,
+                natt: s.natt,
+            };
+            self.negotiator
+                .channel
+                .send(
+                    0,
+                    &ToNegotiator::Socket(info),
+                    &[std::os::fd::AsFd::as_fd(&s.fd)],
+                )
+                .map_err(|e| format!("cannot send a socket to the negotiator: {e}"))?;
+        }
+        self.negotiator
+            .channel
+            .send(0, &ToNegotiator::Start, &[])
+            .map_err(|e| format!("cannot send to the negotiator: {e}"))?;
+        log_info!(
+            "IKE sockets moved to ports {}/{} on {} addresses",
+            new.global.ike_port,
+            new.global.natt_port,
+            listen.len()
+        );
+        Ok(())
     }
 }
