@@ -102,3 +102,21 @@ pub(crate) fn setup_and_drop(role: &'static str, setup: &ChildSetup) -> Result<(
     );
     Ok(())
 }
+
+/// The next message on a non-blocking channel: `Ok(Some(m))`, `Ok(None)`
+/// when nothing is queued, `Err(())` when the other side closed it.
+/// Malformed messages are logged (naming `from`) and skipped.
+#[allow(clippy::result_unit_err)]
+pub(crate) fn next_message<M: privsep::IpcMessage>(
+    ch: &Channel,
+    from: &str,
+) -> Result<Option<privsep::Received<M>>, ()> {
+    loop {
+        match ch.recv::<M>() {
+            Ok(r) => return Ok(Some(r)),
+            Err(privsep::ChannelError::WouldBlock) => return Ok(None),
+            Err(privsep::ChannelError::Closed) => return Err(()),
+            Err(e) => crate::log_error!("dropped a message from the {from}: {e}"),
+        }
+    }
+}

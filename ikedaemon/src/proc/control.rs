@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use privsep::{Channel, ChannelError};
+use privsep::Channel;
 
 use crate::control_proto::{self, Event, FrameError, MAX_FRAME, Request, Response};
 use crate::ipc::{FromControl, ToControl};
@@ -331,16 +331,12 @@ impl Control {
 
     fn on_channel(&mut self, poll: &Poll) -> Option<u8> {
         loop {
-            let r = match self.channel.recv::<ToControl>() {
-                Ok(r) => r,
-                Err(ChannelError::WouldBlock) => return None,
-                Err(ChannelError::Closed) => {
+            let r = match super::child::next_message::<ToControl>(&self.channel, "parent") {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(()) => {
                     log_error!("the parent went away; exiting");
                     return Some(1);
-                }
-                Err(e) => {
-                    log_error!("dropped a message from the parent: {e}");
-                    continue;
                 }
             };
             match r.msg {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use privsep::{Channel, ChannelError};
+use privsep::Channel;
 
 use crate::control_proto::{Request, ResetWhat, Response, Stats};
 use crate::ike::wire::WireErrorKind;
@@ -174,16 +174,12 @@ impl Negotiator {
     /// Handles everything queued on the channel; `Some(code)` to exit.
     fn on_channel(&mut self, poll: &Poll) -> Option<u8> {
         loop {
-            let r = match self.channel.recv::<ToNegotiator>() {
-                Ok(r) => r,
-                Err(ChannelError::WouldBlock) => return None,
-                Err(ChannelError::Closed) => {
+            let r = match super::child::next_message::<ToNegotiator>(&self.channel, "parent") {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(()) => {
                     log_error!("the parent went away; exiting");
                     return Some(1);
-                }
-                Err(e) => {
-                    log_error!("dropped a message from the parent: {e}");
-                    continue;
                 }
             };
             match r.msg {

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use privsep::ChannelError;
 
+use super::child::next_message;
 use super::parent::{Parent, level_for, socket_access};
 use crate::control_proto::{Event, LogMode, Request, ResetWhat, Response};
 use crate::ipc::{
@@ -112,17 +112,13 @@ impl Parent {
 
     fn on_negotiator(&mut self) -> Step {
         loop {
-            let r = match self.negotiator.channel.recv::<FromNegotiator>() {
-                Ok(r) => r,
-                Err(ChannelError::WouldBlock) => return Step::Continue,
-                Err(ChannelError::Closed) => {
+            let r = match next_message::<FromNegotiator>(&self.negotiator.channel, "negotiator") {
+                Ok(Some(r)) => r,
+                Ok(None) => return Step::Continue,
+                Err(()) => {
                     log_error!("the negotiator closed its channel");
                     self.reap();
                     return Step::Exit(1);
-                }
-                Err(e) => {
-                    log_error!("dropped a message from the negotiator: {e}");
-                    continue;
                 }
             };
             match r.msg {
@@ -149,17 +145,13 @@ impl Parent {
 
     fn on_control(&mut self) -> Step {
         loop {
-            let r = match self.control.channel.recv::<FromControl>() {
-                Ok(r) => r,
-                Err(ChannelError::WouldBlock) => return Step::Continue,
-                Err(ChannelError::Closed) => {
+            let r = match next_message::<FromControl>(&self.control.channel, "control process") {
+                Ok(Some(r)) => r,
+                Ok(None) => return Step::Continue,
+                Err(()) => {
                     log_error!("the control process closed its channel");
                     self.reap();
                     return Step::Exit(1);
-                }
-                Err(e) => {
-                    log_error!("dropped a message from the control process: {e}");
-                    continue;
                 }
             };
             match r.msg {
