@@ -6,6 +6,7 @@
 //! every exchange can be tested in-process and deterministically.
 
 pub mod crypto;
+pub mod engine;
 pub mod fuzz_support;
 pub mod proposal;
 pub mod protect;

@@ -131,10 +131,20 @@ impl fmt::Display for NoProposalChosen {
     }
 }
 
-/// An offered proposal as a string: transform names joined by `-`.
+/// An offered proposal as a string: transform names joined by `-`, in
+/// the order strongSwan writes them.
 pub fn offer_string(p: &Proposal) -> String {
-    p.transforms
-        .iter()
+    // strongSwan's order: cipher, integrity, PRF, groups, the rest.
+    let rank = |t: &Transform| match t.kind {
+        TransformType::ENCR => 0,
+        TransformType::INTEG => 1,
+        TransformType::PRF => 2,
+        TransformType::KE => 3,
+        _ => 4,
+    };
+    let mut ts: Vec<&Transform> = p.transforms.iter().collect();
+    ts.sort_by_key(|t| rank(t));
+    ts.iter()
         .map(|t| t.to_string())
         .collect::<Vec<_>>()
         .join("-")

@@ -1,0 +1,285 @@
+//! The engine's front door: the policies, the IKE SAs keyed by our SPI,
+//! routing of datagrams and parent answers to them, timers
+//! (retransmission), and the summary `ikectl show sa` prints.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::ike::wire::{Header, Message, Payload};
+
+use super::io::{Datagram, Event, Now, Outputs, ParentAnswer, SaId};
+use super::policy::EnginePolicy;
+use super::rng::Rng;
+use super::sa::{IkeSa, Role, State};
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The IKE port we listen on (500).
+    pub ike_port: u16,
+    /// The NAT-T port (4500).
+    pub natt_port: u16,
+    /// First retransmission after this long; doubles each time.
+    pub retransmit_base: Duration,
+    /// Retransmissions before giving up.
+    pub retransmit_tries: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            ike_port: 500,
+            natt_port: 4500,
+            retransmit_base: Duration::from_secs(1),
+            retransmit_tries: 5,
+        }
+    }
+}
+
+/// One line of `show sa`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaSummary {
+    /// Policy.
+    pub policy: String,
+    /// `spi_i:spi_r`.
+    pub spis: String,
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// State name.
+    pub state: String,
+    /// Negotiated IKE algorithms.
+    pub algorithms: String,
+}
+
+/// The engine.
+#[derive(Debug)]
+pub struct Engine {
+    pub(super) cfg: EngineConfig,
+    pub(super) policies: Vec<EnginePolicy>,
+    pub(super) sas: HashMap<SaId, IkeSa>,
+    /// Responder: (SPIi, peer) → our SPI, to recognise retransmitted
+    /// IKE_SA_INIT requests.
+    pub(super) by_initiator: HashMap<(u64, SocketAddr), SaId>,
+    pub(super) rng: Box<dyn Rng + Send>,
+}
+
+impl Engine {
+    /// An engine with these policies.
+    pub fn new(cfg: EngineConfig, policies: Vec<EnginePolicy>, rng: Box<dyn Rng + Send>) -> Self {
+        Self {
+            cfg,
+            policies,
+            sas: HashMap::new(),
+            by_initiator: HashMap::new(),
+            rng,
+        }
+    }
+
+    /// Replaces the policies (reload); existing SAs keep running.
+    pub fn set_policies(&mut self, policies: Vec<EnginePolicy>) {
+        self.policies = policies;
+    }
+
+    /// A policy by name.
+    pub(super) fn policy(&self, name: &str) -> Option<&EnginePolicy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
+    /// Handles one received datagram.
+    pub fn datagram(&mut self, d: Datagram, now: Now) -> Outputs {
+        let mut out = Outputs::default();
+        let info = match Header::decode(&d.bytes) {
+            Ok(i) => i,
+            Err(_) => return out,
+        };
+        let h = info.header;
+        if h.spi_r == 0 && !h.response && h.exchange == crate::ike::wire::ExchangeType::IKE_SA_INIT
+        {
+            self.on_init_request(&d, now, &mut out);
+            return out;
+        }
+        // Our SPI is the responder SPI when we are the responder, that is
+        // when the peer set the I flag.
+        let ours = if h.initiator { h.spi_r } else { h.spi_i };
+        if !self.sas.contains_key(&ours) {
+            return out;
+        }
+        if h.exchange == crate::ike::wire::ExchangeType::IKE_SA_INIT && h.response {
+            self.on_init_response(ours, &d, now, &mut out);
+        } else if h.exchange == crate::ike::wire::ExchangeType::IKE_AUTH {
+            if h.response {
+                self.on_auth_response(ours, &d, now, &mut out);
+            } else {
+                self.on_auth_request(ours, &d, now, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Handles one answer from the parent.
+    pub fn parent_answer(&mut self, a: ParentAnswer, now: Now) -> Outputs {
+        let mut out = Outputs::default();
+        match a {
+            ParentAnswer::Signed { sa, auth } => self.on_signed(sa, auth, now, &mut out),
+            ParentAnswer::Authenticated { sa, verdict, auth } => {
+                self.on_authenticated(sa, verdict, auth, now, &mut out)
+            }
+        }
+        out
+    }
+
+    /// Runs the timers due at `now`.
+    pub fn timeout(&mut self, now: Now) -> Outputs {
+        let mut out = Outputs::default();
+        let due: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| sa.pending.as_ref().is_some_and(|p| p.next_at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let tries = self.cfg.retransmit_tries;
+            let base = self.cfg.retransmit_base;
+            let Some(sa) = self.sas.get_mut(&id) else {
+                continue;
+            };
+            let tag = sa.tag();
+            let Some(p) = sa.pending.as_mut() else {
+                continue;
+            };
+            if p.tries >= tries {
+                let line = format!(
+                    "{tag}: no answer to message {} after {} retransmissions, giving up",
+                    p.message_id, p.tries
+                );
+                out.events.push(Event::Failed { sa: id, line });
+                self.remove(id, "peer not answering", &mut out);
+                continue;
+            }
+            p.tries += 1;
+            p.next_at = now + base * 2u32.saturating_pow(p.tries);
+            out.send.push(p.datagram.clone());
+        }
+        out
+    }
+
+    /// The earliest time `timeout` has work.
+    pub fn next_deadline(&self) -> Option<Now> {
+        self.sas
+            .values()
+            .filter_map(|sa| sa.pending.as_ref().map(|p| p.next_at))
+            .min()
+    }
+
+    /// The SAs, for `show sa`.
+    pub fn summaries(&self) -> Vec<SaSummary> {
+        let mut v: Vec<SaSummary> = self
+            .sas
+            .values()
+            .map(|sa| SaSummary {
+                policy: sa.policy.clone(),
+                spis: format!("{:016x}:{:016x}", sa.spi_i, sa.spi_r),
+                peer: sa.remote,
+                state: match &sa.state {
+                    State::Established => "ESTABLISHED",
+                    State::InitSent | State::InitAnswered => "CONNECTING (IKE_SA_INIT)",
+                    _ => "CONNECTING (IKE_AUTH)",
+                }
+                .to_string(),
+                algorithms: sa
+                    .chosen
+                    .as_ref()
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.spis.cmp(&b.spis));
+        v
+    }
+
+    /// Number of IKE SAs (any state).
+    pub fn len(&self) -> usize {
+        self.sas.len()
+    }
+
+    /// True without SAs.
+    pub fn is_empty(&self) -> bool {
+        self.sas.is_empty()
+    }
+
+    /// Forgets an SA.
+    pub(super) fn remove(&mut self, id: SaId, reason: &str, out: &mut Outputs) {
+        if let Some(sa) = self.sas.remove(&id) {
+            if sa.role == Role::Responder {
+                self.by_initiator.remove(&(sa.spi_i, sa.remote));
+            }
+            out.events.push(Event::IkeDeleted {
+                sa: id,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// Sends (and caches) a response to the peer's request `message_id`.
+    pub(super) fn respond(&mut self, id: SaId, message_id: u32, bytes: Vec<u8>, out: &mut Outputs) {
+        if let Some(sa) = self.sas.get_mut(&id) {
+            let d = sa.datagram(bytes);
+            sa.last_response = Some((message_id, vec![d.clone()]));
+            sa.next_peer_id = message_id.wrapping_add(1);
+            out.send.push(d);
+        }
+    }
+
+    /// Sends a request and arms its retransmission.
+    pub(super) fn request(
+        &mut self,
+        id: SaId,
+        message_id: u32,
+        bytes: Vec<u8>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let base = self.cfg.retransmit_base;
+        if let Some(sa) = self.sas.get_mut(&id) {
+            let d = sa.datagram(bytes);
+            sa.pending = Some(super::sa::Pending {
+                message_id,
+                datagram: d.clone(),
+                tries: 0,
+                next_at: now + base,
+            });
+            sa.next_request_id = message_id.wrapping_add(1);
+            out.send.push(d);
+        }
+    }
+
+    /// True (and the cached response resent) when `h` repeats the peer's
+    /// last request; also true for a request out of the window, dropped.
+    pub(super) fn is_retransmission(&mut self, id: SaId, h: &Header, out: &mut Outputs) -> bool {
+        let Some(sa) = self.sas.get(&id) else {
+            return true;
+        };
+        if let Some((mid, ds)) = &sa.last_response
+            && *mid == h.message_id
+        {
+            out.send.extend(ds.iter().cloned());
+            return true;
+        }
+        h.message_id != sa.next_peer_id
+    }
+
+    /// Decodes a datagram, failing quietly (unauthenticated garbage is
+    /// dropped, RFC 7296 §2.21).
+    pub(super) fn decode(d: &Datagram) -> Option<Message> {
+        Message::decode(&d.bytes).ok()
+    }
+
+    /// The first notify of an error type in `payloads`, if any.
+    pub(super) fn error_notify(payloads: &[Payload]) -> Option<crate::ike::wire::NotifyType> {
+        payloads.iter().find_map(|p| match p {
+            Payload::Notify(n) if n.kind.is_error() => Some(n.kind),
+            _ => None,
+        })
+    }
+}

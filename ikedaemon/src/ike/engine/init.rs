@@ -1,0 +1,531 @@
+//! IKE_SA_INIT (RFC 7296 §1.2) for both roles: proposals, key exchange,
+//! nonces, NAT detection (§2.23) and the capabilities we announce; the
+//! initiator's retries after COOKIE (§2.6) and INVALID_KE_PAYLOAD (§1.3).
+
+use std::net::SocketAddr;
+
+use crate::ike::crypto::dh::{DhGroup, KeyExchange};
+use crate::ike::crypto::keys::{IkeKeys, skeyseed};
+use crate::ike::proposal::{accept_answer, select};
+use crate::ike::wire::{
+    ExchangeType, Header, KePayload, Message, NotifyData, NotifyPayload, NotifyType, Payload,
+    SaPayload,
+};
+
+use super::endpoint::Engine;
+use super::io::{Datagram, Event, Now, Outputs, SaId};
+use super::natd;
+use super::sa::{ChildOffer, IkeSa, Role, State};
+
+/// RFC 7427 hash algorithms we verify: SHA2-256/384/512 and Identity.
+const OUR_HASHES: [u16; 4] = [2, 3, 4, 5];
+
+fn notify(kind: NotifyType, data: NotifyData) -> Payload {
+    Payload::Notify(NotifyPayload::new(kind, data))
+}
+
+/// NAT_DETECTION_SOURCE_IP and _DESTINATION_IP for a message from `local`
+/// to `remote`.
+fn natd_payloads(spi_i: u64, spi_r: u64, local: SocketAddr, remote: SocketAddr) -> [Payload; 2] {
+    [
+        notify(
+            NotifyType::NAT_DETECTION_SOURCE_IP,
+            NotifyData::NatDetection(natd::hash(spi_i, spi_r, local)),
+        ),
+        notify(
+            NotifyType::NAT_DETECTION_DESTINATION_IP,
+            NotifyData::NatDetection(natd::hash(spi_i, spi_r, remote)),
+        ),
+    ]
+}
+
+/// True when the peer's NAT detection payloads say a NAT is on the path
+/// (or the peer pretends one, as strongSwan's kernel-libipsec does).
+fn nat_detected(
+    m: &Message,
+    spi_i: u64,
+    spi_r: u64,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> bool {
+    let mut src_ok = None;
+    let mut dst_ok = None;
+    for n in m.notifies() {
+        if let NotifyData::NatDetection(h) = n.data {
+            if n.kind == NotifyType::NAT_DETECTION_SOURCE_IP {
+                src_ok = Some(src_ok.unwrap_or(false) || h == natd::hash(spi_i, spi_r, remote));
+            } else if n.kind == NotifyType::NAT_DETECTION_DESTINATION_IP {
+                dst_ok = Some(h == natd::hash(spi_i, spi_r, local));
+            }
+        }
+    }
+    matches!(src_ok, Some(false)) || matches!(dst_ok, Some(false))
+}
+
+fn peer_hashes(m: &Message) -> Vec<u16> {
+    m.notifies()
+        .find_map(|n| match &n.data {
+            NotifyData::HashAlgorithms(l) if n.kind == NotifyType::SIGNATURE_HASH_ALGORITHMS => {
+                Some(l.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+impl Engine {
+    /// Starts an IKE SA for `policy` from `local` (the initiator side).
+    pub fn initiate(&mut self, policy: &str, local: SocketAddr, now: Now) -> Outputs {
+        let mut out = Outputs::default();
+        let Some(p) = self.policy(policy).cloned() else {
+            out.events.push(Event::Failed {
+                sa: 0,
+                line: format!("cannot initiate: no policy \"{policy}\""),
+            });
+            return out;
+        };
+        let Some(peer) = p.remote_addr else {
+            out.events.push(Event::Failed {
+                sa: 0,
+                line: format!("cannot initiate policy \"{policy}\": its remote address is not a single address"),
+            });
+            return out;
+        };
+        let remote = SocketAddr::new(peer, self.cfg.ike_port);
+        let spi_i = self.rng.nonzero_u64();
+        let group = p
+            .ike
+            .first()
+            .and_then(|c| c.ke.first().copied())
+            .unwrap_or(DhGroup::Curve25519);
+        let sa = IkeSa {
+            role: Role::Initiator,
+            spi_i,
+            spi_r: 0,
+            local,
+            remote,
+            natt: false,
+            nat: false,
+            policy: p.name.clone(),
+            state: State::InitSent,
+            ni: self.rng.bytes(32),
+            nr: Vec::new(),
+            ke: None,
+            chosen: None,
+            keys: None,
+            out: None,
+            inb: None,
+            init_ours: Vec::new(),
+            init_peers: Vec::new(),
+            peer_hashes: Vec::new(),
+            next_request_id: 0,
+            next_peer_id: 0,
+            pending: None,
+            last_response: None,
+            child: ChildOffer::default(),
+        };
+        self.sas.insert(spi_i, sa);
+        self.send_init_request(spi_i, group, None, now, &mut out);
+        out
+    }
+
+    /// (Re)builds and sends our IKE_SA_INIT request.
+    fn send_init_request(
+        &mut self,
+        id: SaId,
+        group: DhGroup,
+        cookie: Option<Vec<u8>>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(policy) = self
+            .sas
+            .get(&id)
+            .and_then(|sa| self.policy(&sa.policy))
+            .cloned()
+        else {
+            return;
+        };
+        let ke = match KeyExchange::generate(group) {
+            Ok(k) => k,
+            Err(e) => {
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!("key exchange {}: {e}", group.name()),
+                });
+                self.remove(id, "key exchange failed", out);
+                return;
+            }
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let proposals = policy
+            .ike
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), vec![]))
+            .collect();
+        let mut payloads = Vec::new();
+        if let Some(c) = cookie {
+            payloads.push(notify(NotifyType::COOKIE, NotifyData::Cookie(c)));
+        }
+        payloads.push(Payload::Sa(SaPayload { proposals }));
+        payloads.push(Payload::Ke(KePayload {
+            group: group.id(),
+            data: ke.public().to_vec(),
+        }));
+        payloads.push(Payload::Nonce(sa.ni.clone()));
+        payloads.extend(natd_payloads(sa.spi_i, 0, sa.local, sa.remote));
+        payloads.push(notify(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS,
+            NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
+        ));
+        let m = Message {
+            header: sa.header(ExchangeType::IKE_SA_INIT, false, 0),
+            payloads,
+        };
+        let Ok(bytes) = m.encode() else { return };
+        sa.init_ours = bytes.clone();
+        sa.ke = Some(ke);
+        self.request(id, 0, bytes, now, out);
+    }
+
+    /// Responder: a new IKE_SA_INIT request.
+    pub(super) fn on_init_request(&mut self, d: &Datagram, _now: Now, out: &mut Outputs) {
+        let Some(m) = Self::decode(d) else { return };
+        let h = m.header;
+        if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote)).copied() {
+            // A retransmission: the same answer again.
+            self.is_retransmission(id, &h, out);
+            return;
+        }
+        let Some(Payload::Sa(sa_payload)) = m.payloads.iter().find(|p| matches!(p, Payload::Sa(_)))
+        else {
+            return;
+        };
+        let ke_in = m.payloads.iter().find_map(|p| match p {
+            Payload::Ke(k) => Some(k.clone()),
+            _ => None,
+        });
+        let ni = m.payloads.iter().find_map(|p| match p {
+            Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        });
+        let (Some(ke_in), Some(ni)) = (ke_in, ni) else {
+            return;
+        };
+        if !(16..=256).contains(&ni.len()) {
+            return;
+        }
+        // Policies for this peer, most specific first.
+        let mut candidates: Vec<_> = self
+            .policies
+            .iter()
+            .filter(|p| p.remote.matches(d.remote.ip()))
+            .collect();
+        candidates.sort_by_key(|p| std::cmp::Reverse(p.remote.specificity()));
+        let mut chosen = None;
+        let mut last_err = None;
+        for p in &candidates {
+            match select(&sa_payload.proposals, &p.ike) {
+                Ok(s) => {
+                    chosen = Some((p.name.clone(), s));
+                    break;
+                }
+                Err(e) => last_err = Some((p.name.clone(), e)),
+            }
+        }
+        let reject = |kind: NotifyType, data: NotifyData| -> Option<Vec<u8>> {
+            let header = Header {
+                spi_r: 0,
+                response: true,
+                initiator: false,
+                ..h
+            };
+            Message {
+                header,
+                payloads: vec![notify(kind, data)],
+            }
+            .encode()
+            .ok()
+        };
+        let Some((policy, selected)) = chosen else {
+            let line = match last_err {
+                Some((name, e)) => format!(
+                    "ike {:016x}:0 peer {}: NO_PROPOSAL_CHOSEN: {}",
+                    h.spi_i,
+                    d.remote.ip(),
+                    e.to_string().replacen(
+                        "policy accepts",
+                        &format!("policy \"{name}\" accepts"),
+                        1
+                    )
+                ),
+                None => format!(
+                    "ike {:016x}:0 peer {}: no policy for this address",
+                    h.spi_i,
+                    d.remote.ip()
+                ),
+            };
+            out.events.push(Event::Failed { sa: 0, line });
+            if let Some(b) = reject(NotifyType::NO_PROPOSAL_CHOSEN, NotifyData::Empty) {
+                out.send.push(Datagram {
+                    bytes: b,
+                    ..d.clone()
+                });
+            }
+            return;
+        };
+        let Some(group) = selected.ke else { return };
+        if ke_in.group != group.id() {
+            // §1.3: tell the initiator which group to use; keep no state.
+            if let Some(b) = reject(
+                NotifyType::INVALID_KE_PAYLOAD,
+                NotifyData::InvalidKe(group.id()),
+            ) {
+                out.send.push(Datagram {
+                    bytes: b,
+                    ..d.clone()
+                });
+            }
+            return;
+        }
+        let ke = match KeyExchange::generate(group) {
+            Ok(k) => k,
+            Err(_) => return,
+        };
+        let g_ir = match ke.shared_secret(&ke_in.data) {
+            Ok(s) => s,
+            Err(e) => {
+                out.events.push(Event::Failed {
+                    sa: 0,
+                    line: format!(
+                        "ike {:016x}:0 peer {}: bad KE payload: {e}",
+                        h.spi_i,
+                        d.remote.ip()
+                    ),
+                });
+                return;
+            }
+        };
+        let spi_r = self.rng.nonzero_u64();
+        let nr = self.rng.bytes(32);
+        let (Some(encr), Some(prf)) = (selected.encr, selected.prf) else {
+            return;
+        };
+        let keys = skeyseed(prf, &ni, &nr, &g_ir).and_then(|seed| {
+            IkeKeys::derive(
+                prf,
+                &seed,
+                &ni,
+                &nr,
+                &h.spi_i.to_be_bytes(),
+                &spi_r.to_be_bytes(),
+                encr,
+                selected.integ,
+            )
+        });
+        let Ok(keys) = keys else { return };
+        let Ok((out_c, in_c)) = keys.sk_ciphers(encr, selected.integ, false) else {
+            return;
+        };
+        let nat = nat_detected(&m, h.spi_i, 0, d.local, d.remote) || d.natt;
+        let mut sa = IkeSa {
+            role: Role::Responder,
+            spi_i: h.spi_i,
+            spi_r,
+            local: d.local,
+            remote: d.remote,
+            natt: d.natt,
+            nat,
+            policy,
+            state: State::InitAnswered,
+            ni,
+            nr: nr.clone(),
+            ke: None,
+            chosen: Some(selected.clone()),
+            keys: Some(keys),
+            out: Some(out_c),
+            inb: Some(in_c),
+            init_ours: Vec::new(),
+            init_peers: d.bytes.clone(),
+            peer_hashes: peer_hashes(&m),
+            next_request_id: 0,
+            next_peer_id: 0,
+            pending: None,
+            last_response: None,
+            child: ChildOffer::default(),
+        };
+        let mut payloads = vec![
+            Payload::Sa(SaPayload {
+                proposals: vec![selected.to_wire(vec![])],
+            }),
+            Payload::Ke(KePayload {
+                group: group.id(),
+                data: ke.public().to_vec(),
+            }),
+            Payload::Nonce(nr),
+        ];
+        payloads.extend(natd_payloads(h.spi_i, spi_r, d.local, d.remote));
+        payloads.push(notify(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS,
+            NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
+        ));
+        let resp = Message {
+            header: sa.header(ExchangeType::IKE_SA_INIT, true, 0),
+            payloads,
+        };
+        let Ok(bytes) = resp.encode() else { return };
+        sa.init_ours = bytes.clone();
+        self.by_initiator.insert((h.spi_i, d.remote), spi_r);
+        self.sas.insert(spi_r, sa);
+        self.respond(spi_r, 0, bytes, out);
+    }
+
+    /// Initiator: the IKE_SA_INIT response (or a COOKIE / INVALID_KE /
+    /// error notify).
+    pub(super) fn on_init_response(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
+        let Some(m) = Self::decode(d) else { return };
+        let Some(sa) = self.sas.get(&id) else { return };
+        if !matches!(sa.state, State::InitSent) || m.header.message_id != 0 {
+            return;
+        }
+        let tag = sa.tag();
+        if let Some(n) = m.notify(NotifyType::COOKIE) {
+            if let NotifyData::Cookie(c) = n.data.clone() {
+                let group = sa
+                    .ke
+                    .as_ref()
+                    .map(|k| k.group())
+                    .unwrap_or(DhGroup::Curve25519);
+                self.send_init_request(id, group, Some(c), now, out);
+            }
+            return;
+        }
+        if let Some(n) = m.notify(NotifyType::INVALID_KE_PAYLOAD) {
+            let wanted = match n.data {
+                NotifyData::InvalidKe(g) => DhGroup::from_id(g),
+                _ => None,
+            };
+            let ours: Vec<DhGroup> = self
+                .policy(&sa.policy)
+                .map(|p| p.ike.iter().flat_map(|c| c.ke.clone()).collect())
+                .unwrap_or_default();
+            match wanted.filter(|g| ours.contains(g)) {
+                Some(g) if Some(g) != sa.ke.as_ref().map(|k| k.group()) => {
+                    self.send_init_request(id, g, None, now, out)
+                }
+                _ => {
+                    out.events.push(Event::Failed { sa: id, line: format!("{tag}: INVALID_KE_PAYLOAD: the peer wants group {wanted:?}, which the policy does not offer") });
+                    self.remove(id, "no common group", out);
+                }
+            }
+            return;
+        }
+        if let Some(kind) = Self::error_notify(&m.payloads) {
+            out.events.push(Event::Failed {
+                sa: id,
+                line: format!("{tag}: the peer answered IKE_SA_INIT with {kind:?}"),
+            });
+            self.remove(id, "IKE_SA_INIT refused", out);
+            return;
+        }
+        let answer: Vec<_> = m
+            .payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Sa(s) => Some(s.proposals.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let ke_in = m.payloads.iter().find_map(|p| match p {
+            Payload::Ke(k) => Some(k.clone()),
+            _ => None,
+        });
+        let nr = m.payloads.iter().find_map(|p| match p {
+            Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        });
+        let offered = Message::decode(&sa.init_ours)
+            .ok()
+            .and_then(|o| {
+                o.payloads.into_iter().find_map(|p| match p {
+                    Payload::Sa(s) => Some(s.proposals),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
+        let checked = accept_answer(&offered, &answer);
+        let (Ok(selected), Some(ke_in), Some(nr)) = (checked.clone(), ke_in, nr) else {
+            let why = checked
+                .err()
+                .unwrap_or_else(|| "KE or Nonce missing".into());
+            out.events.push(Event::Failed {
+                sa: id,
+                line: format!("{tag}: unacceptable IKE_SA_INIT response: {why}"),
+            });
+            self.remove(id, "bad IKE_SA_INIT response", out);
+            return;
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let spi_r = m.header.spi_r;
+        let (Some(encr), Some(prf), Some(ke)) = (selected.encr, selected.prf, sa.ke.as_ref())
+        else {
+            return;
+        };
+        let derived = ke
+            .shared_secret(&ke_in.data)
+            .map_err(|e| e.to_string())
+            .and_then(|g_ir| {
+                skeyseed(prf, &sa.ni, &nr, &g_ir)
+                    .and_then(|seed| {
+                        IkeKeys::derive(
+                            prf,
+                            &seed,
+                            &sa.ni,
+                            &nr,
+                            &sa.spi_i.to_be_bytes(),
+                            &spi_r.to_be_bytes(),
+                            encr,
+                            selected.integ,
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+            });
+        let keys = match derived {
+            Ok(k) => k,
+            Err(e) => {
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!("{tag}: key derivation: {e}"),
+                });
+                self.remove(id, "key derivation failed", out);
+                return;
+            }
+        };
+        let Ok((out_c, in_c)) = keys.sk_ciphers(encr, selected.integ, true) else {
+            return;
+        };
+        sa.spi_r = spi_r;
+        sa.nr = nr;
+        sa.init_peers = d.bytes.clone();
+        sa.peer_hashes = peer_hashes(&m);
+        sa.nat = nat_detected(&m, sa.spi_i, spi_r, sa.local, sa.remote);
+        sa.keys = Some(keys);
+        sa.out = Some(out_c);
+        sa.inb = Some(in_c);
+        sa.chosen = Some(selected);
+        sa.ke = None;
+        sa.pending = None;
+        if sa.nat {
+            // §2.23: continue on the NAT-T port.
+            sa.natt = true;
+            sa.local.set_port(self.cfg.natt_port);
+            sa.remote.set_port(self.cfg.natt_port);
+        }
+        self.start_auth(id, now, out);
+    }
+}

@@ -1,0 +1,167 @@
+//! What goes into and comes out of the engine: datagrams with their
+//! addresses, requests to the parent (key custody: the engine never holds
+//! a PSK or a private key) and the parent's answers, and events for the
+//! log and ikectl. Time is an input too: the engine reads no clock.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::ike::wire::{AuthMethod, AuthPayload, Identification};
+
+/// Engine time: a monotonic instant supplied by the caller (the daemon
+/// passes time since start; tests pass a fake clock).
+pub type Now = Duration;
+
+/// A datagram in either direction. `bytes` is the IKE message without
+/// the non-ESP marker; `natt` says whether it travels on the NAT-T port
+/// (where the caller adds or strips the marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Our address and port.
+    pub local: SocketAddr,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+    /// On the NAT-T port (non-ESP marker).
+    pub natt: bool,
+    /// The IKE message.
+    pub bytes: Vec<u8>,
+}
+
+/// Identifies an IKE SA inside one engine: our SPI.
+pub type SaId = u64;
+
+/// What the engine asks of the parent, which holds the long-term secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentRequest {
+    /// Compute our AUTH payload over `octets` (RFC 7296 §2.15) with the
+    /// policy's PSK or private key.
+    Sign {
+        /// The IKE SA.
+        sa: SaId,
+        /// Policy name.
+        policy: String,
+        /// The octets to MAC or sign.
+        octets: Vec<u8>,
+        /// Hash algorithms the peer announced (RFC 7427).
+        peer_hashes: Vec<u16>,
+    },
+    /// Verify the peer's AUTH payload over `octets`; for the responder's
+    /// IKE_AUTH this comes with our own `sign` octets in one request.
+    Authenticate {
+        /// The IKE SA.
+        sa: SaId,
+        /// Policy name (re-picked by the peer's ID).
+        policy: String,
+        /// The peer's identity as sent.
+        peer_id: Identification,
+        /// The peer's AUTH method and data.
+        method: AuthMethod,
+        /// AUTH data.
+        auth: Vec<u8>,
+        /// The peer's signed octets.
+        octets: Vec<u8>,
+        /// Certificates the peer sent (DER).
+        certs: Vec<Vec<u8>>,
+        /// Our octets to sign in the same round trip (responder).
+        sign: Option<Vec<u8>>,
+        /// Hash algorithms the peer announced.
+        peer_hashes: Vec<u16>,
+    },
+}
+
+/// The parent's answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentAnswer {
+    /// Our AUTH payload.
+    Signed {
+        /// The IKE SA.
+        sa: SaId,
+        /// The AUTH payload, or why it could not be made.
+        auth: Result<AuthPayload, String>,
+    },
+    /// The verdict on the peer's AUTH (and our AUTH when asked).
+    Authenticated {
+        /// The IKE SA.
+        sa: SaId,
+        /// `Ok` when the peer is authenticated; the reason otherwise.
+        verdict: Result<(), String>,
+        /// Our AUTH payload when `sign` was asked.
+        auth: Option<Result<AuthPayload, String>>,
+    },
+}
+
+/// Keys and parameters of an established CHILD SA, for the kernel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChildSaKeys {
+    /// Policy name.
+    pub policy: String,
+    /// Our inbound SPI.
+    pub spi_in: u32,
+    /// The peer's inbound SPI (our outbound).
+    pub spi_out: u32,
+    /// Negotiated algorithms (`aes256gcm16`, `aes128-sha256`).
+    pub algorithms: String,
+    /// Inbound encryption key (+ salt) and integrity key.
+    pub keys_in: (Vec<u8>, Vec<u8>),
+    /// Outbound encryption key (+ salt) and integrity key.
+    pub keys_out: (Vec<u8>, Vec<u8>),
+    /// Local traffic selectors, printed.
+    pub local_ts: Vec<String>,
+    /// Remote traffic selectors, printed.
+    pub remote_ts: Vec<String>,
+    /// Transport mode (else tunnel).
+    pub transport: bool,
+    /// UDP encapsulation (NAT detected).
+    pub udp_encap: bool,
+}
+
+impl std::fmt::Debug for ChildSaKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildSaKeys")
+            .field("policy", &self.policy)
+            .field("spi_in", &format_args!("{:08x}", self.spi_in))
+            .field("spi_out", &format_args!("{:08x}", self.spi_out))
+            .field("algorithms", &self.algorithms)
+            .field("keys", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Something that happened, for the log, ikectl and the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An IKE SA is established.
+    IkeEstablished {
+        /// Our SPI.
+        sa: SaId,
+        /// One-line description.
+        line: String,
+    },
+    /// A CHILD SA is negotiated and ready to install.
+    ChildEstablished(ChildSaKeys),
+    /// A negotiation failed: one line saying why and what to check.
+    Failed {
+        /// Our SPI (0 before one exists).
+        sa: SaId,
+        /// The line.
+        line: String,
+    },
+    /// An IKE SA is gone.
+    IkeDeleted {
+        /// Our SPI.
+        sa: SaId,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Everything the engine produced for one input.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// Datagrams to send.
+    pub send: Vec<Datagram>,
+    /// Requests for the parent.
+    pub parent: Vec<ParentRequest>,
+    /// Events.
+    pub events: Vec<Event>,
+}

@@ -1,0 +1,28 @@
+//! The sans-IO IKEv2 engine (DESIGN.md "The IKE engine is sans-IO"): it
+//! takes datagrams, time, and the parent's answers, and returns datagrams
+//! to send, requests for the parent and events. It reads no clock and no
+//! socket, so every exchange can be run in-process with a fake clock.
+//!
+//! Today it establishes IKE SAs with IKE_SA_INIT and IKE_AUTH as
+//! initiator and responder (PSK or signatures through the parent), with
+//! NAT detection and the move to the NAT-T port, COOKIE and
+//! INVALID_KE_PAYLOAD retries, retransmission with back-off and a give-up
+//! limit, cached responses, and the first CHILD SA (ESP proposal,
+//! traffic-selector narrowing, KEYMAT). INFORMATIONAL exchanges, DPD,
+//! fragmentation on the wire, half-open limits and cookies on the
+//! responder side, and rekeying come next (issues 5 and 7).
+
+mod auth;
+mod endpoint;
+mod init;
+pub mod io;
+pub mod natd;
+pub mod policy;
+pub mod rng;
+mod sa;
+pub mod ts;
+
+pub use endpoint::{Engine, EngineConfig, SaSummary};
+pub use io::{ChildSaKeys, Datagram, Event, Now, Outputs, ParentAnswer, ParentRequest, SaId};
+pub use policy::{AuthKind, EnginePolicy, RemoteMatch, TsSpec};
+pub use rng::{OsRng, Rng, SeededRng};

@@ -1,0 +1,159 @@
+//! One IKE SA inside the engine: its identity (SPIs, addresses, role), the
+//! negotiation state as an explicit enum, the keys once derived, and the
+//! message-ID bookkeeping (retransmission of our requests, the cached
+//! response to the peer's last request).
+
+use std::net::SocketAddr;
+
+use crate::ike::crypto::dh::KeyExchange;
+use crate::ike::crypto::keys::IkeKeys;
+use crate::ike::crypto::sk::SkCipher;
+use crate::ike::proposal::Selected;
+use crate::ike::wire::{ExchangeType, Header, Message, Payload};
+
+use super::io::{Datagram, Now};
+
+/// Who started the IKE SA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// We sent the IKE_SA_INIT request.
+    Initiator,
+    /// The peer did.
+    Responder,
+}
+
+/// Where the negotiation stands. Each state names what it waits for.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// Initiator: IKE_SA_INIT request sent, waiting for the response.
+    InitSent,
+    /// Initiator: keys derived, waiting for the parent to sign our AUTH.
+    AwaitOwnAuth,
+    /// Initiator: IKE_AUTH request sent, waiting for the response.
+    AuthSent,
+    /// Initiator: IKE_AUTH response received, waiting for the parent's
+    /// verdict on the responder's AUTH.
+    AwaitPeerVerdict(Box<Message>),
+    /// Responder: IKE_SA_INIT answered (half-open), waiting for IKE_AUTH.
+    InitAnswered,
+    /// Responder: IKE_AUTH received, waiting for the parent's verdict and
+    /// our AUTH.
+    AwaitAuthenticate(Box<Message>),
+    /// Both sides authenticated.
+    Established,
+}
+
+/// A request of ours that may need retransmitting.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) message_id: u32,
+    pub(crate) datagram: Datagram,
+    pub(crate) tries: u32,
+    pub(crate) next_at: Now,
+}
+
+/// The CHILD SA we offer or accept in IKE_AUTH.
+#[derive(Debug, Default)]
+pub(crate) struct ChildOffer {
+    /// Our inbound SPI.
+    pub(crate) spi_in: u32,
+    /// What we proposed (initiator), for checking the answer.
+    pub(crate) proposals: Vec<crate::ike::wire::Proposal>,
+    /// TSi/TSr we proposed (initiator).
+    pub(crate) tsi: Vec<crate::ike::wire::TsRange>,
+    /// TSr we proposed.
+    pub(crate) tsr: Vec<crate::ike::wire::TsRange>,
+}
+
+/// One IKE SA.
+#[derive(Debug)]
+pub(crate) struct IkeSa {
+    pub(crate) role: Role,
+    pub(crate) spi_i: u64,
+    pub(crate) spi_r: u64,
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    /// Traffic moved to the NAT-T port.
+    pub(crate) natt: bool,
+    /// A NAT was detected (CHILD SAs need UDP encapsulation).
+    pub(crate) nat: bool,
+    pub(crate) policy: String,
+    pub(crate) state: State,
+    pub(crate) ni: Vec<u8>,
+    pub(crate) nr: Vec<u8>,
+    pub(crate) ke: Option<KeyExchange>,
+    pub(crate) chosen: Option<Selected>,
+    pub(crate) keys: Option<IkeKeys>,
+    pub(crate) out: Option<SkCipher>,
+    pub(crate) inb: Option<SkCipher>,
+    /// Our IKE_SA_INIT message as sent (its AUTH octets need it).
+    pub(crate) init_ours: Vec<u8>,
+    /// The peer's IKE_SA_INIT message as received.
+    pub(crate) init_peers: Vec<u8>,
+    /// Hash algorithms the peer announced (RFC 7427).
+    pub(crate) peer_hashes: Vec<u16>,
+    /// Our next request's message ID.
+    pub(crate) next_request_id: u32,
+    /// The message ID we expect for the peer's next request.
+    pub(crate) next_peer_id: u32,
+    /// Our outstanding request.
+    pub(crate) pending: Option<Pending>,
+    /// Our response to the peer's last request, for retransmissions.
+    pub(crate) last_response: Option<(u32, Vec<Datagram>)>,
+    pub(crate) child: ChildOffer,
+}
+
+impl IkeSa {
+    /// `9f3a..:0c41..` for log lines.
+    pub(crate) fn tag(&self) -> String {
+        format!(
+            "ike {:016x}:{:016x} peer {}",
+            self.spi_i,
+            self.spi_r,
+            self.remote.ip()
+        )
+    }
+
+    /// A header for a message of ours.
+    pub(crate) fn header(&self, exchange: ExchangeType, response: bool, message_id: u32) -> Header {
+        Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            exchange,
+            initiator: self.role == Role::Initiator,
+            response,
+            higher_version: false,
+            message_id,
+        }
+    }
+
+    /// A datagram to the peer from our current addresses.
+    pub(crate) fn datagram(&self, bytes: Vec<u8>) -> Datagram {
+        Datagram {
+            local: self.local,
+            remote: self.remote,
+            natt: self.natt,
+            bytes,
+        }
+    }
+
+    /// Seals `inner` into a protected message (SK) with a fresh IV.
+    pub(crate) fn seal(
+        &self,
+        exchange: ExchangeType,
+        response: bool,
+        message_id: u32,
+        inner: &[Payload],
+        rng: &mut dyn super::rng::Rng,
+    ) -> Result<Vec<u8>, String> {
+        let out = self.out.as_ref().ok_or("no keys yet")?;
+        let iv = rng.bytes(out.iv_len());
+        crate::ike::protect::seal_message(
+            &self.header(exchange, response, message_id),
+            inner,
+            out,
+            &iv,
+        )
+        .map_err(|e| e.to_string())
+    }
+}
