@@ -10,7 +10,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::control_proto::{Event, PolicyInfo, Request, ResetWhat, Response, SaInfo, Stats};
+use crate::control_proto::{Event, Request, ResetWhat, Response, SaInfo, Stats};
+use crate::ike::engine::{
+    AuthKind, EnginePolicy, ParentAnswer, ParentRequest, RemoteMatch, TsSpec,
+};
+use crate::ike::proposal::{ProposalConfig, SaProtocol};
+use crate::ike::wire::Identification;
 
 /// Version of the IPC protocol, checked by the start-up handshake.
 pub const IPC_VERSION: u32 = 1;
@@ -37,6 +42,82 @@ pub struct SocketInfo {
     pub natt: bool,
 }
 
+/// A policy as the negotiator needs it: no secrets, proposals as their
+/// canonical strings (parsed again on the other side).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySpec {
+    /// Name.
+    pub name: String,
+    /// Initiate at start-up.
+    pub active: bool,
+    /// Our address, when the policy names one.
+    pub local_addr: Option<std::net::IpAddr>,
+    /// Our ID (`None`: our address).
+    pub local_id: Option<Identification>,
+    /// The peer's required ID (`None`: any).
+    pub remote_id: Option<Identification>,
+    /// Peers it applies to.
+    pub remote: RemoteMatch,
+    /// The peer's address when we initiate.
+    pub remote_addr: Option<std::net::IpAddr>,
+    /// How we authenticate.
+    pub auth: AuthKind,
+    /// IKE proposals.
+    pub ike: Vec<String>,
+    /// ESP proposals.
+    pub esp: Vec<String>,
+    /// Our traffic selectors.
+    pub local_ts: Vec<TsSpec>,
+    /// The peer's traffic selectors.
+    pub remote_ts: Vec<TsSpec>,
+    /// Transport mode.
+    pub transport: bool,
+}
+
+impl PolicySpec {
+    /// The engine's policy.
+    pub fn to_engine(&self) -> Result<EnginePolicy, String> {
+        let parse = |v: &[String], p| -> Result<Vec<ProposalConfig>, String> {
+            v.iter()
+                .map(|s| ProposalConfig::parse(s, p).map_err(|e| e.to_string()))
+                .collect()
+        };
+        Ok(EnginePolicy {
+            name: self.name.clone(),
+            local_id: self.local_id.clone(),
+            remote_id: self.remote_id.clone(),
+            remote: self.remote.clone(),
+            remote_addr: self.remote_addr,
+            auth: self.auth,
+            ike: parse(&self.ike, SaProtocol::Ike)?,
+            esp: parse(&self.esp, SaProtocol::Esp)?,
+            local_ts: self.local_ts.clone(),
+            remote_ts: self.remote_ts.clone(),
+            transport: self.transport,
+        })
+    }
+}
+
+/// A CHILD SA the negotiator agreed on, as the parent logs it (no keys
+/// cross until a kernel backend needs them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildSummary {
+    /// Policy.
+    pub policy: String,
+    /// Our inbound SPI.
+    pub spi_in: u32,
+    /// Outbound SPI.
+    pub spi_out: u32,
+    /// Algorithms.
+    pub algorithms: String,
+    /// Local selectors.
+    pub local_ts: Vec<String>,
+    /// Remote selectors.
+    pub remote_ts: Vec<String>,
+    /// UDP encapsulation.
+    pub udp_encap: bool,
+}
+
 privsep::ipc_enum! {
     /// Parent → negotiator.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +127,7 @@ privsep::ipc_enum! {
         /// An IKE socket; its fd is attached.
         Socket(SocketInfo) = 2,
         /// The policies in effect (start-up and every reload).
-        Policies(Vec<PolicyInfo>) = 3,
+        Policies(Vec<PolicySpec>) = 3,
         /// All sockets and policies have been sent.
         Start = 4,
         /// A control request for the negotiator (`show sa`, `show stats`, `reset`).
@@ -55,6 +136,8 @@ privsep::ipc_enum! {
         LogLevel(u8) = 6,
         /// Orderly shutdown.
         Shutdown = 7,
+        /// The answer to a `FromNegotiator::Parent` request.
+        Answer(ParentAnswer) = 8,
     }
 }
 
@@ -68,6 +151,10 @@ privsep::ipc_enum! {
         Reply(Response) = 2,
         /// Something `ikectl monitor` should show.
         Event(Event) = 3,
+        /// Sign or verify an AUTH payload with the policy's secret.
+        Parent(ParentRequest) = 4,
+        /// A CHILD SA is negotiated (the kernel backend installs it).
+        Child(ChildSummary) = 5,
     }
 }
 

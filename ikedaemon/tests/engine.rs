@@ -458,3 +458,34 @@ fn traffic_selectors_outside_the_policy_get_ts_unacceptable_but_the_ike_sa_stand
     );
     let _ = Identification::fqdn("unused");
 }
+
+#[test]
+fn delete_of_the_ike_sa_is_answered_and_both_sides_forget_it() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.start();
+    assert_established(&w);
+    let (n, out) = w.a.engine.delete_all(w.now);
+    assert_eq!(n, 1);
+    w.pump(true, out);
+    assert!(w.a.engine.is_empty());
+    assert!(w.b.engine.is_empty(), "{:#?}", w.log);
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l.starts_with("a->b INFORMATIONAL request 2 [ SK ]")),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l.starts_with("b->a INFORMATIONAL response 2 [ SK ]")),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        w.b.events.iter().any(
+            |e| matches!(e, Event::IkeDeleted { reason, .. } if reason == "deleted by the peer")
+        )
+    );
+}

@@ -1,13 +1,12 @@
 //! The negotiator process: unprivileged, chrooted, holding the IKE UDP
-//! sockets the parent opened. It receives datagrams, decodes them and
-//! answers what the endpoint can answer without an IKE SA; the IKE
-//! exchanges themselves arrive with the engine (issue 5). It answers the
-//! control requests the parent forwards (`show sa`, `show stats`, `reset
-//! sa`).
+//! sockets the parent opened. It runs the sans-IO engine (`ike::engine`):
+//! datagrams in, datagrams out, AUTH requests to the parent, events to
+//! the log and `ikectl monitor`; the engine glue is in
+//! `negotiator_engine`. It answers the control requests the parent
+//! forwards (`show sa`, `show stats`, `reset sa`).
 
 use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -23,19 +22,21 @@ const CHANNEL: Token = Token(0);
 const FIRST_SOCKET: usize = 16;
 
 /// One IKE socket of the negotiator.
-struct Sock {
-    fd: OwnedFd,
-    info: SocketInfo,
+pub(super) struct Sock {
+    pub(super) fd: OwnedFd,
+    pub(super) info: SocketInfo,
 }
 
-struct Negotiator {
-    channel: Channel,
-    sockets: Vec<Sock>,
+pub(super) struct Negotiator {
+    pub(super) channel: Channel,
+    pub(super) sockets: Vec<Sock>,
+    pub(super) engine: crate::ike::engine::Engine,
+    pub(super) specs: Vec<crate::ipc::PolicySpec>,
+    pub(super) started: std::time::Instant,
     /// Sockets of a new set (reload with other ports or addresses) until
     /// the parent's `Start` commits it.
     pending: Vec<Sock>,
-    stats: Stats,
-    policies: usize,
+    pub(super) stats: Stats,
 }
 
 /// The role's entry point; returns the exit status.
@@ -51,9 +52,15 @@ fn start() -> Result<Negotiator, String> {
     let mut n = Negotiator {
         channel,
         sockets: Vec::new(),
+        engine: crate::ike::engine::Engine::new(
+            crate::ike::engine::EngineConfig::default(),
+            Vec::new(),
+            Box::new(crate::ike::engine::OsRng),
+        ),
+        specs: Vec::new(),
+        started: std::time::Instant::now(),
         pending: Vec::new(),
         stats: Stats::default(),
-        policies: 0,
     };
     // Sockets and policies, until Start.
     loop {
@@ -73,7 +80,7 @@ fn start() -> Result<Negotiator, String> {
                 );
                 n.sockets.push(Sock { fd, info });
             }
-            ToNegotiator::Policies(p) => n.policies = p.len(),
+            ToNegotiator::Policies(p) => n.set_policies(p),
             ToNegotiator::Start => break,
             ToNegotiator::LogLevel(l) => crate::logging::set_level(super::child::level_from_u8(l)),
             other => return Err(format!("unexpected {other:?} before Start")),
@@ -82,11 +89,13 @@ fn start() -> Result<Negotiator, String> {
     n.channel
         .send(0, &FromNegotiator::Ready, &[])
         .map_err(|e| format!("cannot tell the parent we are ready: {e}"))?;
+    n.engine_config();
     log_info!(
-        "ready: {} IKE sockets, {} policies (IKE negotiation is not implemented yet)",
+        "ready: {} IKE sockets, {} policies",
         n.sockets.len(),
-        n.policies
+        n.specs.len()
     );
+    n.initiate_active();
     Ok(n)
 }
 
@@ -106,7 +115,8 @@ impl Negotiator {
         let mut events = Events::with_capacity(64);
         let mut buf = vec![0u8; udp::MAX_DATAGRAM];
         loop {
-            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(60))) {
+            let wait = self.wait();
+            if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -123,6 +133,7 @@ impl Negotiator {
                     Token(t) => self.on_socket(t - FIRST_SOCKET, &mut buf),
                 }
             }
+            self.run_timers();
         }
     }
 
@@ -190,14 +201,23 @@ impl Negotiator {
                     }
                 }
                 ToNegotiator::Policies(p) => {
-                    self.policies = p.len();
-                    log_info!("policies updated: {}", self.policies);
+                    self.set_policies(p);
+                    log_info!("policies updated: {}", self.specs.len());
+                }
+                ToNegotiator::Answer(a) => {
+                    let now = self.now();
+                    let out = self.engine.parent_answer(a, now);
+                    self.apply(out);
                 }
                 ToNegotiator::LogLevel(l) => {
                     crate::logging::set_level(super::child::level_from_u8(l));
                 }
                 ToNegotiator::Shutdown => {
-                    log_verbose!("shutting down");
+                    // Tell the peers (RFC 7296 §1.4.1) before going.
+                    let now = self.now();
+                    let (n, out) = self.engine.delete_all(now);
+                    self.apply(out);
+                    log_verbose!("shutting down; sent DELETE for {n} IKE SAs");
                     return Some(0);
                 }
                 ToNegotiator::Socket(info) => match r.fds.into_iter().next() {
@@ -215,10 +235,19 @@ impl Negotiator {
 
     fn control(&mut self, req: &Request) -> Response {
         match req {
-            Request::ShowSa => crate::ipc::no_sas(),
-            Request::ShowStats => Response::Stats(self.stats.clone()),
+            Request::ShowSa => Response::Sas(self.sa_infos()),
+            Request::ShowStats => {
+                let mut s = self.stats.clone();
+                let sas = self.engine.summaries();
+                s.ike_sas = sas.iter().filter(|x| x.state == "ESTABLISHED").count() as u64;
+                s.half_open = sas.len() as u64 - s.ike_sas;
+                Response::Stats(s)
+            }
             Request::Reset(ResetWhat::Sa | ResetWhat::All) => {
-                Response::Done("0 IKE SAs deleted".into())
+                let now = self.now();
+                let (n, out) = self.engine.delete_all(now);
+                self.apply(out);
+                Response::Done(format!("{n} IKE SAs deleted"))
             }
             other => Response::Error(format!("the negotiator does not handle {other:?}")),
         }
@@ -239,8 +268,9 @@ impl Negotiator {
             };
             self.stats.datagrams_in += 1;
             let natt = sock.info.natt;
+            let local = sock.info.local;
             let data = buf.get(..d.len).unwrap_or_default();
-            if let Some(reply) = self.on_datagram(natt, data, d.from, d.to, d.truncated) {
+            if let Some(reply) = self.on_datagram(local, natt, data, d.from, d.to, d.truncated) {
                 let Some(sock) = self.sockets.get(idx) else {
                     return;
                 };
@@ -255,12 +285,14 @@ impl Negotiator {
     /// Looks at one datagram; returns a reply to send, if any.
     fn on_datagram(
         &mut self,
+        local: std::net::SocketAddr,
         natt: bool,
         data: &[u8],
         from: std::net::SocketAddr,
         to: Option<IpAddr>,
         truncated: bool,
     ) -> Option<Vec<u8>> {
+        let to_ip = to;
         let to = to.map_or("?".to_string(), |a| a.to_string());
         if truncated {
             self.stats.malformed += 1;
@@ -286,9 +318,9 @@ impl Negotiator {
         };
         match crate::ike::wire::Message::decode(ike) {
             Ok(m) => {
-                log_verbose!(
-                    "received {m} from {from} to {to}: IKE negotiation is not implemented yet, dropped"
-                );
+                log_verbose!("received {m} from {from} to {to}");
+                let local = std::net::SocketAddr::new(to_ip.unwrap_or(local.ip()), local.port());
+                self.feed(natt, ike, from, local);
                 None
             }
             Err(e) => {

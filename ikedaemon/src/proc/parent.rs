@@ -50,6 +50,7 @@ pub(crate) struct Parent {
     pub(crate) control: Kid,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
+    pub(crate) custody: super::secrets::Custody,
 }
 
 /// The verbosity: the configured level raised by `-v`.
@@ -176,7 +177,7 @@ fn send_negotiator_start(
     let policies = config
         .policies
         .iter()
-        .map(super::policy_info::policy_info)
+        .map(super::policy_info::policy_spec)
         .collect();
     send(&ToNegotiator::Policies(policies), &[])?;
     send(&ToNegotiator::Start, &[])
@@ -266,6 +267,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
             ..Stats::default()
         },
         started: Instant::now(),
+        custody: super::secrets::Custody::default(),
     })
 }
 

@@ -139,6 +139,33 @@ impl Parent {
                 FromNegotiator::Event(ev) => {
                     let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
                 }
+                FromNegotiator::Parent(req) => {
+                    let answer = self.custody.answer(&self.config, req);
+                    if let Err(e) =
+                        self.negotiator
+                            .channel
+                            .send(0, &ToNegotiator::Answer(answer), &[])
+                    {
+                        log_error!("cannot answer the negotiator: {e}");
+                    }
+                }
+                FromNegotiator::Child(c) => {
+                    log_info!(
+                        "CHILD SA {} {:08x}/{:08x} {} {} === {}{}: kernel backend none, not installed",
+                        c.policy,
+                        c.spi_in,
+                        c.spi_out,
+                        c.algorithms,
+                        c.local_ts.join(","),
+                        c.remote_ts.join(","),
+                        if c.udp_encap {
+                            " (UDP-encapsulated)"
+                        } else {
+                            ""
+                        }
+                    );
+                    self.stats.child_sas += 1;
+                }
             }
         }
     }
@@ -319,7 +346,7 @@ impl Parent {
             .config
             .policies
             .iter()
-            .map(super::policy_info::policy_info)
+            .map(super::policy_info::policy_spec)
             .collect();
         if let Err(e) = self
             .negotiator

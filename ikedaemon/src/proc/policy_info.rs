@@ -1,8 +1,15 @@
 //! The public view of a configured policy, for `ikectl show policies`
 //! (never the secrets).
 
-use crate::config::{AuthSpec, Mode, Policy, StartAction};
+use std::net::IpAddr;
+
+use crate::config::{
+    AuthSpec, EndpointAddress, Mode, Policy, Prefix, StartAction, TrafficSelector, TsAddress,
+};
 use crate::control_proto::PolicyInfo;
+use crate::ike::engine::{AuthKind, RemoteMatch, TsSpec};
+use crate::ike::wire::TsRange;
+use crate::ipc::PolicySpec;
 
 /// Summarises a policy.
 pub(crate) fn policy_info(p: &Policy) -> PolicyInfo {
@@ -42,5 +49,67 @@ pub(crate) fn policy_info(p: &Policy) -> PolicyInfo {
         .to_string(),
         local_ts: p.local_ts.iter().map(|t| t.to_string()).collect(),
         remote_ts: p.remote_ts.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// The negotiator's copy of a policy (no secrets).
+pub(crate) fn policy_spec(p: &Policy) -> PolicySpec {
+    let remote = match p.remote.address {
+        EndpointAddress::Any => RemoteMatch::Any,
+        EndpointAddress::Ip(ip) => RemoteMatch::Ip(ip),
+        EndpointAddress::Prefix(pr) => RemoteMatch::Prefix(pr.addr(), pr.len()),
+    };
+    let ts = |v: &[TrafficSelector]| -> Vec<TsSpec> {
+        v.iter()
+            .map(|t| match t.address {
+                TsAddress::Dynamic => TsSpec::Dynamic {
+                    protocol: t.protocol,
+                    start_port: t.ports.start,
+                    end_port: t.ports.end,
+                },
+                TsAddress::Prefix(pr) => TsSpec::Range(prefix_range(pr, t)),
+            })
+            .collect()
+    };
+    PolicySpec {
+        name: p.name.clone(),
+        active: p.start == StartAction::Active,
+        local_addr: p.local.address.ip(),
+        local_id: p.local.id.as_ref().map(|i| i.to_identification()),
+        remote_id: p.remote.id.as_ref().map(|i| i.to_identification()),
+        remote,
+        remote_addr: p.remote.address.ip(),
+        auth: match p.auth {
+            AuthSpec::Psk(_) => AuthKind::Psk,
+            AuthSpec::Certificate { .. } => AuthKind::Certificate,
+        },
+        ike: p.ike.iter().map(|x| x.to_string()).collect(),
+        esp: p.esp.iter().map(|x| x.to_string()).collect(),
+        local_ts: ts(&p.local_ts),
+        remote_ts: ts(&p.remote_ts),
+        transport: p.mode == Mode::Transport,
+    }
+}
+
+/// The address range of a prefix, with a selector's protocol and ports.
+fn prefix_range(pr: Prefix, t: &TrafficSelector) -> TsRange {
+    let (start, end) = match pr.addr() {
+        IpAddr::V4(a) => {
+            let host = u32::MAX.checked_shr(u32::from(pr.len())).unwrap_or(0);
+            let n = u32::from(a) & !host;
+            (IpAddr::V4(n.into()), IpAddr::V4((n | host).into()))
+        }
+        IpAddr::V6(a) => {
+            let host = u128::MAX.checked_shr(u32::from(pr.len())).unwrap_or(0);
+            let n = u128::from(a) & !host;
+            (IpAddr::V6(n.into()), IpAddr::V6((n | host).into()))
+        }
+    };
+    TsRange {
+        ip_protocol: t.protocol,
+        start_port: t.ports.start,
+        end_port: t.ports.end,
+        start,
+        end,
     }
 }

@@ -67,6 +67,7 @@ impl Engine {
             policy: sa.policy.clone(),
             octets: oct,
             peer_hashes: sa.peer_hashes.clone(),
+            prf: sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id()),
         });
     }
 
@@ -150,7 +151,7 @@ impl Engine {
 
     /// Opens a protected message for `id`; `None` (and dropped) if it
     /// does not authenticate.
-    fn open(&self, id: SaId, d: &Datagram) -> Option<Message> {
+    pub(super) fn open(&self, id: SaId, d: &Datagram) -> Option<Message> {
         let sa = self.sas.get(&id)?;
         let outer = Self::decode(d)?;
         let inb = sa.inb.as_ref()?;
@@ -238,6 +239,7 @@ impl Engine {
             return;
         };
         let peer_hashes = sa.peer_hashes.clone();
+        let prf = sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id());
         sa.state = State::AwaitAuthenticate(Box::new(m));
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
@@ -249,6 +251,7 @@ impl Engine {
             certs,
             sign: Some(our_oct),
             peer_hashes,
+            prf,
         });
     }
 
@@ -352,6 +355,7 @@ impl Engine {
                         child_line(&keys)
                     ),
                 });
+                sa.children.push((keys.spi_in, keys.spi_out));
                 out.events.push(Event::ChildEstablished(keys));
             }
             Err((kind, why)) => {
@@ -568,6 +572,7 @@ impl Engine {
             })
             .collect();
         let peer_hashes = sa.peer_hashes.clone();
+        let prf = sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id());
         sa.state = State::AwaitPeerVerdict(Box::new(m));
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
@@ -579,6 +584,7 @@ impl Engine {
             certs,
             sign: None,
             peer_hashes,
+            prf,
         });
     }
 

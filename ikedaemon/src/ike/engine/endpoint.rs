@@ -113,6 +113,12 @@ impl Engine {
             } else {
                 self.on_auth_request(ours, &d, now, &mut out);
             }
+        } else if h.exchange == crate::ike::wire::ExchangeType::INFORMATIONAL {
+            if h.response {
+                self.on_info_response(ours, &d, now, &mut out);
+            } else {
+                self.on_info_request(ours, &d, now, &mut out);
+            }
         }
         out
     }

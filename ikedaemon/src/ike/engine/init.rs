@@ -123,6 +123,7 @@ impl Engine {
             pending: None,
             last_response: None,
             child: ChildOffer::default(),
+            children: Vec::new(),
         };
         self.sas.insert(spi_i, sa);
         self.send_init_request(spi_i, group, None, now, &mut out);
@@ -356,6 +357,7 @@ impl Engine {
             pending: None,
             last_response: None,
             child: ChildOffer::default(),
+            children: Vec::new(),
         };
         let mut payloads = vec![
             Payload::Sa(SaPayload {

@@ -31,7 +31,7 @@ pub struct Datagram {
 pub type SaId = u64;
 
 /// What the engine asks of the parent, which holds the long-term secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParentRequest {
     /// Compute our AUTH payload over `octets` (RFC 7296 §2.15) with the
     /// policy's PSK or private key.
@@ -44,6 +44,8 @@ pub enum ParentRequest {
         octets: Vec<u8>,
         /// Hash algorithms the peer announced (RFC 7427).
         peer_hashes: Vec<u16>,
+        /// The IKE SA's PRF (transform ID): the PSK MIC uses it.
+        prf: u16,
     },
     /// Verify the peer's AUTH payload over `octets`; for the responder's
     /// IKE_AUTH this comes with our own `sign` octets in one request.
@@ -66,11 +68,13 @@ pub enum ParentRequest {
         sign: Option<Vec<u8>>,
         /// Hash algorithms the peer announced.
         peer_hashes: Vec<u16>,
+        /// The IKE SA's PRF (transform ID).
+        prf: u16,
     },
 }
 
 /// The parent's answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParentAnswer {
     /// Our AUTH payload.
     Signed {
@@ -145,6 +149,13 @@ pub enum Event {
         sa: SaId,
         /// The line.
         line: String,
+    },
+    /// A CHILD SA is gone (deleted by the peer).
+    ChildDeleted {
+        /// The IKE SA.
+        sa: SaId,
+        /// Our inbound SPI.
+        spi_in: u32,
     },
     /// An IKE SA is gone.
     IkeDeleted {

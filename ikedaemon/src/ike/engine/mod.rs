@@ -14,6 +14,7 @@
 
 mod auth;
 mod endpoint;
+mod info;
 mod init;
 pub mod io;
 pub mod natd;

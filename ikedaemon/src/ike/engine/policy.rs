@@ -8,7 +8,7 @@ use crate::ike::proposal::ProposalConfig;
 use crate::ike::wire::{Identification, TsRange};
 
 /// Which peers a policy is for, by address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RemoteMatch {
     /// Any address.
     Any,
@@ -58,7 +58,7 @@ fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
 }
 
 /// A traffic selector of a policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TsSpec {
     /// A fixed range.
     Range(TsRange),
@@ -94,7 +94,7 @@ impl TsSpec {
 }
 
 /// How our side authenticates (the secret itself is in the parent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthKind {
     /// Pre-shared key.
     Psk,

@@ -101,6 +101,8 @@ pub(crate) struct IkeSa {
     /// Our response to the peer's last request, for retransmissions.
     pub(crate) last_response: Option<(u32, Vec<Datagram>)>,
     pub(crate) child: ChildOffer,
+    /// Established CHILD SAs: (our inbound SPI, our outbound SPI).
+    pub(crate) children: Vec<(u32, u32)>,
 }
 
 impl IkeSa {

@@ -35,7 +35,7 @@ impl KePayload {
 }
 
 /// Identification payload body, used for IDi and IDr (§3.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identification {
     /// ID type.
     pub id_type: IdType,
@@ -217,7 +217,7 @@ impl CertReqPayload {
 }
 
 /// Authentication payload (§3.8).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthPayload {
     /// Authentication method.
     pub method: AuthMethod,

@@ -31,7 +31,7 @@ pub enum TrafficSelector {
 }
 
 /// An address and port range for one IP protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TsRange {
     /// IP protocol (0 = any).
     pub ip_protocol: u8,

@@ -1,0 +1,220 @@
+//! The negotiator's glue to the sans-IO engine: policies in, datagrams fed
+//! with their addresses, the engine's outputs carried out (datagrams on
+//! the right socket from the right source address, AUTH requests to the
+//! parent, events to the log, monitor and parent), timers, and the view
+//! `ikectl show sa` prints.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::negotiator::Negotiator;
+use super::udp;
+use crate::control_proto::{self, SaInfo};
+use crate::ike::engine::{Datagram, EngineConfig, Event, Now, Outputs};
+use crate::ipc::{ChildSummary, FromNegotiator, PolicySpec};
+use crate::{log_error, log_info};
+
+impl Negotiator {
+    /// Engine time: since the negotiator started.
+    pub(super) fn now(&self) -> Now {
+        self.started.elapsed()
+    }
+
+    /// The engine's ports from the sockets the parent handed over.
+    pub(super) fn engine_config(&mut self) {
+        let mut cfg = EngineConfig::default();
+        if let Some(s) = self.sockets.iter().find(|s| !s.info.natt) {
+            cfg.ike_port = s.info.local.port();
+        }
+        if let Some(s) = self.sockets.iter().find(|s| s.info.natt) {
+            cfg.natt_port = s.info.local.port();
+        }
+        let policies = self.engine_policies();
+        self.engine =
+            crate::ike::engine::Engine::new(cfg, policies, Box::new(crate::ike::engine::OsRng));
+    }
+
+    fn engine_policies(&self) -> Vec<crate::ike::engine::EnginePolicy> {
+        self.specs
+            .iter()
+            .filter_map(|s| match s.to_engine() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    log_error!("policy \"{}\" unusable: {e}", s.name);
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// New policies (start-up, reload).
+    pub(super) fn set_policies(&mut self, specs: Vec<PolicySpec>) {
+        self.specs = specs;
+        let p = self.engine_policies();
+        self.engine.set_policies(p);
+    }
+
+    /// Starts the IKE SAs of the `active` policies.
+    pub(super) fn initiate_active(&mut self) {
+        let ike_port = self
+            .sockets
+            .iter()
+            .find(|s| !s.info.natt)
+            .map(|s| s.info.local.port());
+        let active: Vec<(String, Option<IpAddr>, Option<IpAddr>)> = self
+            .specs
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| (s.name.clone(), s.local_addr, s.remote_addr))
+            .collect();
+        for (name, local, remote) in active {
+            let (Some(remote), Some(port)) = (remote, ike_port) else {
+                continue;
+            };
+            let Some(local_ip) = local.or_else(|| source_address(remote)) else {
+                log_error!("policy \"{name}\": no route to {remote}");
+                continue;
+            };
+            log_info!("initiating policy \"{name}\" to {remote} from {local_ip}");
+            let now = self.now();
+            let out = self
+                .engine
+                .initiate(&name, SocketAddr::new(local_ip, port), now);
+            self.apply(out);
+        }
+    }
+
+    /// Hands one IKE message (marker stripped) to the engine.
+    pub(super) fn feed(&mut self, natt: bool, bytes: &[u8], from: SocketAddr, local: SocketAddr) {
+        let now = self.now();
+        let d = Datagram {
+            local,
+            remote: from,
+            natt,
+            bytes: bytes.to_vec(),
+        };
+        let out = self.engine.datagram(d, now);
+        self.apply(out);
+    }
+
+    /// How long the event loop may sleep.
+    pub(super) fn wait(&self) -> Duration {
+        match self.engine.next_deadline() {
+            Some(t) => t.saturating_sub(self.now()).min(Duration::from_secs(60)),
+            None => Duration::from_secs(60),
+        }
+    }
+
+    /// Runs the engine's due timers.
+    pub(super) fn run_timers(&mut self) {
+        let now = self.now();
+        if self.engine.next_deadline().is_some_and(|t| t <= now) {
+            let out = self.engine.timeout(now);
+            self.apply(out);
+        }
+    }
+
+    /// Carries out what the engine asked for.
+    pub(super) fn apply(&mut self, out: Outputs) {
+        for d in out.send {
+            self.send(&d);
+        }
+        for r in out.parent {
+            if let Err(e) = self.channel.send(0, &FromNegotiator::Parent(r), &[]) {
+                log_error!("cannot ask the parent: {e}");
+            }
+        }
+        for ev in out.events {
+            self.report(ev);
+        }
+    }
+
+    fn send(&mut self, d: &Datagram) {
+        let port = d.local.port();
+        let sock = self
+            .sockets
+            .iter()
+            .filter(|s| s.info.local.port() == port && s.info.local.is_ipv4() == d.local.is_ipv4())
+            .find(|s| s.info.local.ip() == d.local.ip() || s.info.local.ip().is_unspecified());
+        let Some(sock) = sock else {
+            log_error!("no socket for {} (to {})", d.local, d.remote);
+            return;
+        };
+        let bytes = if d.natt {
+            [&[0u8; 4][..], &d.bytes].concat()
+        } else {
+            d.bytes.clone()
+        };
+        let src = Some(d.local.ip()).filter(|ip| !ip.is_unspecified());
+        match udp::send(sock.fd.as_fd(), &bytes, d.remote, src) {
+            Ok(_) => self.stats.datagrams_out += 1,
+            Err(e) => log_error!("send to {}: {e}", d.remote),
+        }
+    }
+
+    fn report(&mut self, ev: Event) {
+        let line = match &ev {
+            Event::IkeEstablished { line, .. } | Event::Failed { line, .. } => line.clone(),
+            Event::IkeDeleted { sa, reason } => format!("IKE SA {sa:016x} deleted: {reason}"),
+            Event::ChildDeleted { sa, spi_in } => {
+                format!("IKE SA {sa:016x}: CHILD SA {spi_in:08x} deleted by the peer")
+            }
+            Event::ChildEstablished(k) => {
+                let c = ChildSummary {
+                    policy: k.policy.clone(),
+                    spi_in: k.spi_in,
+                    spi_out: k.spi_out,
+                    algorithms: k.algorithms.clone(),
+                    local_ts: k.local_ts.clone(),
+                    remote_ts: k.remote_ts.clone(),
+                    udp_encap: k.udp_encap,
+                };
+                if let Err(e) = self.channel.send(0, &FromNegotiator::Child(c), &[]) {
+                    log_error!("cannot report a CHILD SA to the parent: {e}");
+                }
+                return;
+            }
+        };
+        log_info!("{line}");
+        let ev = control_proto::Event {
+            time: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            source: "negotiator".into(),
+            message: line,
+        };
+        let _ = self.channel.send(0, &FromNegotiator::Event(ev), &[]);
+    }
+
+    /// `show sa`.
+    pub(super) fn sa_infos(&self) -> Vec<SaInfo> {
+        self.engine
+            .summaries()
+            .into_iter()
+            .map(|s| SaInfo {
+                policy: s.policy,
+                spis: s.spis,
+                peer: s.peer.to_string(),
+                state: s.state,
+                algorithms: s.algorithms,
+                rekey_in: None,
+                expires_in: None,
+            })
+            .collect()
+    }
+}
+
+/// The source address the kernel would use towards `peer` (a UDP socket
+/// connect() sends nothing; the negotiator is chrooted but may still
+/// create sockets).
+fn source_address(peer: IpAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        "0.0.0.0:0".parse().ok()?
+    } else {
+        "[::]:0".parse().ok()?
+    };
+    let s = UdpSocket::bind(any).ok()?;
+    s.connect(SocketAddr::new(peer, 500)).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
