@@ -78,14 +78,13 @@ impl Engine {
         _out: &mut Outputs,
     ) {
         let Some(m) = self.open(id, d) else { return };
-        if let Some(sa) = self.sas.get_mut(&id) {
-            if sa
+        if let Some(sa) = self.sas.get_mut(&id)
+            && sa
                 .pending
                 .as_ref()
                 .is_some_and(|p| p.message_id == m.header.message_id)
-            {
-                sa.pending = None;
-            }
+        {
+            sa.pending = None;
         }
     }
 
