@@ -1,0 +1,194 @@
+//! Shared by the two-daemon and strongSwan interop tests: a namespace pair
+//! from tests/interop/netns-pair, an ikedaemon in namespace A configured
+//! for the pair, and a charon in namespace B driven through
+//! tests/interop/peer-strongswan.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{Daemon, Netns, TEST_USER};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/interop")
+        .join(name)
+}
+
+/// Runs a harness script; panics with its output when it fails.
+pub fn harness(name: &str, args: &[&str]) -> String {
+    let out = Command::new(script(name)).args(args).output().expect(name);
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Namespaces A (192.0.2.1, TS 198.51.100.1) and B (192.0.2.2, TS
+/// 203.0.113.1) on a veth pair.
+pub fn pair() -> (Netns, Netns) {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (a, b) = (
+        format!("ikdi-{}-{n}-a", std::process::id()),
+        format!("ikdi-{}-{n}-b", std::process::id()),
+    );
+    harness("netns-pair", &[&a, &b]);
+    (Netns(a), Netns(b))
+}
+
+/// An ikedaemon configuration for one end of the pair.
+pub fn config(chroot: &Path, side_a: bool, start: &str, extra_policy: &str) -> String {
+    let (me, peer, lts, rts) = if side_a {
+        (
+            "192.0.2.1",
+            "192.0.2.2",
+            "198.51.100.1/32",
+            "203.0.113.1/32",
+        )
+    } else {
+        (
+            "192.0.2.2",
+            "192.0.2.1",
+            "203.0.113.1/32",
+            "198.51.100.1/32",
+        )
+    };
+    format!(
+        "user: {TEST_USER}\nchroot: {}\nkernel: none\nlisten: [0.0.0.0]\npolicies:\n  - name: site\n    start: {start}\n    local: {{ address: {me} }}\n    remote: {{ address: {peer} }}\n    auth: {{ psk: \"interop test secret\" }}\n    local_ts: [{lts}]\n    remote_ts: [{rts}]\n{extra_policy}",
+        chroot.display()
+    )
+}
+
+/// Polls `f` until it returns `Some` or `secs` pass.
+pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `show sa` lines of a daemon.
+pub fn sas(d: &Daemon) -> Vec<String> {
+    d.ikectl_ok(&["show", "sa"])
+        .lines()
+        .filter(|l| l.contains("ESTABLISHED"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A charon in namespace `ns`, stopped on drop.
+pub struct Charon {
+    pub ns: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Charon {
+    pub fn start(ns: &Netns, libipsec: bool, connections: &str) -> Charon {
+        assert!(
+            Path::new("/usr/lib/ipsec/charon").exists(),
+            "strongSwan is not installed: run tests/interop/install-peers (tests/setup does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        let mut args = vec!["start", "--ns", &ns.0, "--dir", &d];
+        if libipsec {
+            args.push("--libipsec");
+        }
+        harness("peer-strongswan", &args);
+        let conf = dir.path().join("conn.conf");
+        std::fs::write(&conf, connections).unwrap();
+        harness(
+            "peer-strongswan",
+            &["load", conf.to_str().unwrap(), "--ns", &ns.0, "--dir", &d],
+        );
+        Charon {
+            ns: ns.0.clone(),
+            dir,
+        }
+    }
+
+    fn d(&self) -> String {
+        self.dir.path().to_str().unwrap().to_string()
+    }
+
+    /// `swanctl --list-sas --raw`.
+    pub fn list_sas(&self) -> String {
+        harness(
+            "peer-strongswan",
+            &["list-sas", "--ns", &self.ns, "--dir", &self.d()],
+        )
+    }
+
+    /// `swanctl --initiate --child NAME`.
+    pub fn initiate_child(&self, name: &str) -> String {
+        harness(
+            "peer-strongswan",
+            &[
+                "initiate",
+                "--child",
+                name,
+                "--timeout",
+                "15",
+                "--ns",
+                &self.ns,
+                "--dir",
+                &self.d(),
+            ],
+        )
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("charon.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Charon {
+    fn drop(&mut self) {
+        let _ = Command::new(script("peer-strongswan"))
+            .args(["stop", "--ns", &self.ns, "--dir", &self.d()])
+            .output();
+    }
+}
+
+/// swanctl connections for charon in namespace B, PSK, one CHILD SA.
+pub const CHARON_CONN: &str = r#"connections {
+  ikd {
+    local_addrs = 192.0.2.2
+    remote_addrs = 192.0.2.1
+    version = 2
+    proposals = aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048
+    local { auth = psk
+            id = 192.0.2.2 }
+    remote { auth = psk
+             id = 192.0.2.1 }
+    children {
+      net { local_ts = 203.0.113.1/32
+            remote_ts = 198.51.100.1/32
+            esp_proposals = aes128gcm16 }
+    }
+  }
+}
+secrets {
+  ike-1 { secret = "interop test secret" }
+}
+"#;
+
+/// The value of `key=` in a `swanctl --list-sas --raw` line.
+pub fn raw_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!(" {key}=");
+    let i = line.find(&pat)? + pat.len();
+    line[i..].split([' ', '}']).next()
+}
