@@ -55,6 +55,7 @@ fn stats(s: &Stats) {
         ("CHILD SAs", s.child_sas),
         ("half-open IKE SAs", s.half_open),
         ("control requests", s.control_requests),
+        ("IKE fragments reassembled", s.fragments_reassembled),
     ];
     for (k, v) in rows {
         println!("{k:<24} {v}");

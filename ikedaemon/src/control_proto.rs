@@ -145,6 +145,9 @@ pub struct Stats {
     pub half_open: u64,
     /// ikectl requests served.
     pub control_requests: u64,
+    /// IKE fragments of completely reassembled messages (RFC 7383).
+    #[serde(default)]
+    pub fragments_reassembled: u64,
 }
 
 /// One line of the `monitor` stream.

@@ -116,15 +116,22 @@ fn addr(s: &str) -> SocketAddr {
 
 impl World {
     fn new(pa: EnginePolicy, pb: EnginePolicy, psk_a: &str, psk_b: &str, prf: PrfAlg) -> World {
+        World::with_config(pa, pb, psk_a, psk_b, prf, EngineConfig::default())
+    }
+
+    fn with_config(
+        pa: EnginePolicy,
+        pb: EnginePolicy,
+        psk_a: &str,
+        psk_b: &str,
+        prf: PrfAlg,
+        cfg: EngineConfig,
+    ) -> World {
         let side = |p: EnginePolicy, psk: &str, a: &str, seed| Side {
             parent: Parent {
                 psk: HashMap::from([(p.name.clone(), psk.as_bytes().to_vec())]),
             },
-            engine: Engine::new(
-                EngineConfig::default(),
-                vec![p],
-                Box::new(SeededRng::new(seed)),
-            ),
+            engine: Engine::new(cfg.clone(), vec![p], Box::new(SeededRng::new(seed))),
             addr: addr(a),
             events: Vec::new(),
         };
@@ -274,7 +281,7 @@ fn psk_ike_and_child_sa_both_ways() {
     assert_eq!(w.sent, 4, "{:#?}", w.log);
     assert!(
         w.log[0].starts_with(
-            "a->b IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(HASH_ALG) ]"
+            "a->b IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(CHDLESS_SUP) N(HASH_ALG) ]"
         ),
         "{:#?}",
         w.log
@@ -488,4 +495,68 @@ fn delete_of_the_ike_sa_is_answered_and_both_sides_forget_it() {
             |e| matches!(e, Event::IkeDeleted { reason, .. } if reason == "deleted by the peer")
         )
     );
+}
+
+#[test]
+fn large_ike_auth_messages_are_fragmented_and_reassembled_out_of_order() {
+    let cfg = EngineConfig {
+        fragment_size: Some(150),
+        ..EngineConfig::default()
+    };
+    let mut w = World::with_config(
+        policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        ),
+        policy(
+            "p",
+            "192.0.2.1",
+            "aes128-sha256-x25519",
+            "203.0.113.0-203.0.113.255",
+            "198.51.100.0-198.51.100.255",
+        ),
+        "shared secret",
+        "shared secret",
+        PrfAlg::HmacSha256,
+        cfg,
+    );
+    // Lose the first fragment of the IKE_AUTH request once: the rest are
+    // kept until the retransmission completes the set.
+    w.drop = vec![3];
+    w.start();
+    assert!(World::children(&w.a.events).is_empty());
+    w.tick(Duration::from_secs(1));
+    assert_established(&w);
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l.contains("IKE_SA_INIT request 0") && l.contains("N(FRAG_SUP)")),
+        "{:#?}",
+        w.log
+    );
+    let frags = w.log.iter().filter(|l| l.contains("EF(")).count();
+    assert!(frags >= 4, "{:#?}", w.log);
+    assert!(w.b.engine.fragments_reassembled() >= 2 && w.a.engine.fragments_reassembled() >= 2);
+    // Without the peer's support nothing is fragmented.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.b.engine = Engine::new(
+        EngineConfig {
+            fragment_size: None,
+            ..EngineConfig::default()
+        },
+        vec![policy(
+            "p",
+            "192.0.2.1",
+            "aes128-sha256-x25519",
+            "203.0.113.0-203.0.113.255",
+            "198.51.100.0-198.51.100.255",
+        )],
+        Box::new(SeededRng::new(9)),
+    );
+    w.start();
+    assert_established(&w);
+    assert!(!w.log.iter().any(|l| l.contains("EF(")));
 }

@@ -241,6 +241,7 @@ impl Negotiator {
                 let sas = self.engine.summaries();
                 s.ike_sas = sas.iter().filter(|x| x.state == "ESTABLISHED").count() as u64;
                 s.half_open = sas.len() as u64 - s.ike_sas;
+                s.fragments_reassembled = self.engine.fragments_reassembled();
                 Response::Stats(s)
             }
             Request::Reset(ResetWhat::Sa | ResetWhat::All) => {

@@ -192,3 +192,79 @@ pub fn raw_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let i = line.find(&pat)? + pat.len();
     line[i..].split([' ', '}']).next()
 }
+
+/// A pluto (libreswan) in namespace `ns`, stopped on drop.
+pub struct Pluto {
+    pub ns: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Pluto {
+    pub fn start(ns: &Netns, conn: &str, secrets: &str) -> Pluto {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        harness("peer-libreswan", &["start", "--ns", &ns.0, "--dir", &d]);
+        let (c, s) = (
+            dir.path().join("conn.conf"),
+            dir.path().join("conn.secrets"),
+        );
+        std::fs::write(&c, conn).unwrap();
+        std::fs::write(&s, secrets).unwrap();
+        harness(
+            "peer-libreswan",
+            &[
+                "add",
+                "--ns",
+                &ns.0,
+                "--dir",
+                &d,
+                c.to_str().unwrap(),
+                s.to_str().unwrap(),
+            ],
+        );
+        Pluto {
+            ns: ns.0.clone(),
+            dir,
+        }
+    }
+
+    fn d(&self) -> String {
+        self.dir.path().to_str().unwrap().to_string()
+    }
+
+    /// `whack --initiate` (childless when asked); the harness checks
+    /// that the IKE SA is established.
+    pub fn initiate(&self, name: &str, childless: bool) -> String {
+        let d = self.d();
+        let mut args = vec![
+            "initiate",
+            "--ns",
+            &self.ns,
+            "--dir",
+            &d,
+            name,
+            "--timeout",
+            "15",
+        ];
+        if childless {
+            args.push("--childless");
+        }
+        harness("peer-libreswan", &args)
+    }
+
+    /// The harness's parsed `whack --showstates/--trafficstatus` lines.
+    pub fn status(&self) -> String {
+        harness(
+            "peer-libreswan",
+            &["status", "--ns", &self.ns, "--dir", &self.d()],
+        )
+    }
+}
+
+impl Drop for Pluto {
+    fn drop(&mut self) {
+        let _ = Command::new(script("peer-libreswan"))
+            .args(["stop", "--ns", &self.ns, "--dir", &self.d()])
+            .output();
+    }
+}

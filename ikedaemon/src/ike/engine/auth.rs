@@ -32,6 +32,9 @@ fn octets(sa: &IkeSa, ours: bool, id: &Identification) -> Option<Vec<u8>> {
     signed_octets(msg, nonce, prf, sk_p, &id.body()).ok()
 }
 
+/// Fragments accepted for one message (RFC 7383 leaves the bound to us).
+const MAX_FRAGMENTS: u16 = 64;
+
 fn find<T>(m: &Message, f: impl Fn(&Payload) -> Option<T>) -> Option<T> {
     m.payloads.iter().find_map(f)
 }
@@ -149,6 +152,54 @@ impl Engine {
         self.request(id, 1, bytes, now, out);
     }
 
+    /// The peer's protected message, opened: `None` for a retransmitted
+    /// request (the cached answer is resent), a fragment of a message
+    /// still incomplete (RFC 7383 §2.6), or anything that does not
+    /// authenticate (dropped, RFC 7296 §2.21).
+    pub(super) fn inbound(&mut self, id: SaId, d: &Datagram, out: &mut Outputs) -> Option<Message> {
+        let outer = Self::decode(d)?;
+        let first_fragment = match outer.payloads.last() {
+            Some(Payload::Fragment(f)) => f.number == 1,
+            _ => true,
+        };
+        if !outer.header.response {
+            let mut resend = Outputs::default();
+            if self.is_retransmission(id, &outer.header, &mut resend) {
+                if first_fragment {
+                    out.send.extend(resend.send);
+                }
+                return None;
+            }
+        }
+        if !matches!(outer.payloads.last(), Some(Payload::Fragment(_))) {
+            return self.open(id, d);
+        }
+        let sa = self.sas.get_mut(&id)?;
+        let (f, plain) =
+            crate::ike::protect::open_fragment(&d.bytes, &outer, sa.inb.as_ref()?).ok()?;
+        let mid = outer.header.message_id;
+        if sa.reassembly.as_ref().is_none_or(|(m, _)| *m != mid) {
+            sa.reassembly = Some((mid, crate::ike::protect::Reassembly::new(MAX_FRAGMENTS)));
+        }
+        let (_, r) = sa.reassembly.as_mut()?;
+        match r.add(&f, plain) {
+            Ok(Some((inner, _))) => {
+                sa.reassembly = None;
+                sa.fragments_reassembled += u64::from(f.total);
+                self.fragments_in += u64::from(f.total);
+                Some(Message {
+                    header: outer.header,
+                    payloads: inner,
+                })
+            }
+            Ok(None) => None,
+            Err(_) => {
+                sa.reassembly = None;
+                None
+            }
+        }
+    }
+
     /// Opens a protected message for `id`; `None` (and dropped) if it
     /// does not authenticate.
     pub(super) fn open(&self, id: SaId, d: &Datagram) -> Option<Message> {
@@ -162,11 +213,10 @@ impl Engine {
 
     /// Responder: the IKE_AUTH request.
     pub(super) fn on_auth_request(&mut self, id: SaId, d: &Datagram, _now: Now, out: &mut Outputs) {
-        let Some(outer) = Self::decode(d) else { return };
-        if self.is_retransmission(id, &outer.header, out) {
+        let Some(m) = self.inbound(id, d, out) else {
             return;
-        }
-        let Some(m) = self.open(id, d) else { return };
+        };
+        let outer = m.clone();
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -335,7 +385,14 @@ impl Engine {
         };
         let my_id = policy.our_id(sa.local.ip());
         let mut inner = vec![Payload::IdR(my_id), Payload::Auth(our_auth)];
-        let child = self.responder_child(id, &m, &policy);
+        // RFC 6023: no SA payload is a childless IKE_AUTH (we announced
+        // CHILDLESS_IKEV2_SUPPORTED): the IKE SA alone, no notify.
+        let childless = !m.payloads.iter().any(|p| matches!(p, Payload::Sa(_)));
+        let child = if childless {
+            Err((NotifyType(0), String::new()))
+        } else {
+            self.responder_child(id, &m, &policy)
+        };
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -357,6 +414,15 @@ impl Engine {
                 });
                 sa.children.push((keys.spi_in, keys.spi_out));
                 out.events.push(Event::ChildEstablished(keys));
+            }
+            Err((_, _)) if childless => {
+                out.events.push(Event::IkeEstablished {
+                    sa: id,
+                    line: format!(
+                        "{tag}: IKE SA established without a CHILD SA (RFC 6023), policy \"{}\"",
+                        sa.policy
+                    ),
+                });
             }
             Err((kind, why)) => {
                 inner.push(Payload::Notify(NotifyPayload::flag(kind)));
@@ -512,7 +578,9 @@ impl Engine {
         _now: Now,
         out: &mut Outputs,
     ) {
-        let Some(m) = self.open(id, d) else { return };
+        let Some(m) = self.inbound(id, d, out) else {
+            return;
+        };
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };

@@ -24,6 +24,9 @@ pub struct EngineConfig {
     pub retransmit_base: Duration,
     /// Retransmissions before giving up.
     pub retransmit_tries: u32,
+    /// Largest IKE datagram before fragmenting (RFC 7383), or `None` to
+    /// neither announce nor use fragmentation.
+    pub fragment_size: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -33,6 +36,7 @@ impl Default for EngineConfig {
             natt_port: 4500,
             retransmit_base: Duration::from_secs(1),
             retransmit_tries: 5,
+            fragment_size: Some(1280),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct Engine {
     /// IKE_SA_INIT requests.
     pub(super) by_initiator: HashMap<(u64, SocketAddr), SaId>,
     pub(super) rng: Box<dyn Rng + Send>,
+    /// Fragments of completely reassembled messages (RFC 7383).
+    pub(super) fragments_in: u64,
 }
 
 impl Engine {
@@ -73,6 +79,7 @@ impl Engine {
             sas: HashMap::new(),
             by_initiator: HashMap::new(),
             rng,
+            fragments_in: 0,
         }
     }
 
@@ -165,7 +172,7 @@ impl Engine {
             }
             p.tries += 1;
             p.next_at = now + base * 2u32.saturating_pow(p.tries);
-            out.send.push(p.datagram.clone());
+            out.send.extend(p.datagrams.iter().cloned());
         }
         out
     }
@@ -204,6 +211,11 @@ impl Engine {
         v
     }
 
+    /// Fragments of messages reassembled so far (RFC 7383).
+    pub fn fragments_reassembled(&self) -> u64 {
+        self.fragments_in
+    }
+
     /// Number of IKE SAs (any state).
     pub fn len(&self) -> usize {
         self.sas.len()
@@ -227,36 +239,44 @@ impl Engine {
         }
     }
 
-    /// Sends (and caches) a response to the peer's request `message_id`.
-    pub(super) fn respond(&mut self, id: SaId, message_id: u32, bytes: Vec<u8>, out: &mut Outputs) {
+    /// Sends (and caches) a response to the peer's request `message_id`
+    /// (one datagram, or its fragments).
+    pub(super) fn respond(
+        &mut self,
+        id: SaId,
+        message_id: u32,
+        bytes: Vec<Vec<u8>>,
+        out: &mut Outputs,
+    ) {
         if let Some(sa) = self.sas.get_mut(&id) {
-            let d = sa.datagram(bytes);
-            sa.last_response = Some((message_id, vec![d.clone()]));
+            let ds: Vec<Datagram> = bytes.into_iter().map(|b| sa.datagram(b)).collect();
+            sa.last_response = Some((message_id, ds.clone()));
             sa.next_peer_id = message_id.wrapping_add(1);
-            out.send.push(d);
+            out.send.extend(ds);
         }
     }
 
-    /// Sends a request and arms its retransmission.
+    /// Sends a request (one datagram, or its fragments) and arms its
+    /// retransmission.
     pub(super) fn request(
         &mut self,
         id: SaId,
         message_id: u32,
-        bytes: Vec<u8>,
+        bytes: Vec<Vec<u8>>,
         now: Now,
         out: &mut Outputs,
     ) {
         let base = self.cfg.retransmit_base;
         if let Some(sa) = self.sas.get_mut(&id) {
-            let d = sa.datagram(bytes);
+            let ds: Vec<Datagram> = bytes.into_iter().map(|b| sa.datagram(b)).collect();
             sa.pending = Some(super::sa::Pending {
                 message_id,
-                datagram: d.clone(),
+                datagrams: ds.clone(),
                 tries: 0,
                 next_at: now + base,
             });
             sa.next_request_id = message_id.wrapping_add(1);
-            out.send.push(d);
+            out.send.extend(ds);
         }
     }
 

@@ -11,11 +11,10 @@ use super::sa::State;
 impl Engine {
     /// The peer's INFORMATIONAL request.
     pub(super) fn on_info_request(&mut self, id: SaId, d: &Datagram, _now: Now, out: &mut Outputs) {
-        let Some(outer) = Self::decode(d) else { return };
-        if self.is_retransmission(id, &outer.header, out) {
+        let Some(m) = self.inbound(id, d, out) else {
             return;
-        }
-        let Some(m) = self.open(id, d) else { return };
+        };
+        let outer = m.clone();
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -77,7 +76,9 @@ impl Engine {
         _now: Now,
         _out: &mut Outputs,
     ) {
-        let Some(m) = self.open(id, d) else { return };
+        let Some(m) = self.inbound(id, d, _out) else {
+            return;
+        };
         if let Some(sa) = self.sas.get_mut(&id)
             && sa
                 .pending
@@ -109,7 +110,7 @@ impl Engine {
                     &inner,
                     self.rng.as_mut(),
                 ) {
-                    out.send.push(sa.datagram(bytes));
+                    out.send.extend(bytes.into_iter().map(|b| sa.datagram(b)));
                 }
             }
             let _ = now;

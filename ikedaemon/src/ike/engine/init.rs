@@ -124,6 +124,9 @@ impl Engine {
             last_response: None,
             child: ChildOffer::default(),
             children: Vec::new(),
+            frag_size: None,
+            reassembly: None,
+            fragments_reassembled: 0,
         };
         self.sas.insert(spi_i, sa);
         self.send_init_request(spi_i, group, None, now, &mut out);
@@ -178,6 +181,16 @@ impl Engine {
         }));
         payloads.push(Payload::Nonce(sa.ni.clone()));
         payloads.extend(natd_payloads(sa.spi_i, 0, sa.local, sa.remote));
+        if self.cfg.fragment_size.is_some() {
+            payloads.push(notify(
+                NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+                NotifyData::Empty,
+            ));
+        }
+        payloads.push(notify(
+            NotifyType::CHILDLESS_IKEV2_SUPPORTED,
+            NotifyData::Empty,
+        ));
         payloads.push(notify(
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
@@ -189,7 +202,7 @@ impl Engine {
         let Ok(bytes) = m.encode() else { return };
         sa.init_ours = bytes.clone();
         sa.ke = Some(ke);
-        self.request(id, 0, bytes, now, out);
+        self.request(id, 0, vec![bytes], now, out);
     }
 
     /// Responder: a new IKE_SA_INIT request.
@@ -358,6 +371,9 @@ impl Engine {
             last_response: None,
             child: ChildOffer::default(),
             children: Vec::new(),
+            frag_size: None,
+            reassembly: None,
+            fragments_reassembled: 0,
         };
         let mut payloads = vec![
             Payload::Sa(SaPayload {
@@ -370,6 +386,21 @@ impl Engine {
             Payload::Nonce(nr),
         ];
         payloads.extend(natd_payloads(h.spi_i, spi_r, d.local, d.remote));
+        let peer_frag = m
+            .notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
+            .is_some();
+        if self.cfg.fragment_size.is_some() && peer_frag {
+            // §2.3: the responder announces only when the initiator did.
+            payloads.push(notify(
+                NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+                NotifyData::Empty,
+            ));
+            sa.frag_size = self.cfg.fragment_size;
+        }
+        payloads.push(notify(
+            NotifyType::CHILDLESS_IKEV2_SUPPORTED,
+            NotifyData::Empty,
+        ));
         payloads.push(notify(
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
@@ -382,7 +413,7 @@ impl Engine {
         sa.init_ours = bytes.clone();
         self.by_initiator.insert((h.spi_i, d.remote), spi_r);
         self.sas.insert(spi_r, sa);
-        self.respond(spi_r, 0, bytes, out);
+        self.respond(spi_r, 0, vec![bytes], out);
     }
 
     /// Initiator: the IKE_SA_INIT response (or a COOKIE / INVALID_KE /
@@ -515,6 +546,11 @@ impl Engine {
         sa.nr = nr;
         sa.init_peers = d.bytes.clone();
         sa.peer_hashes = peer_hashes(&m);
+        if m.notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
+            .is_some()
+        {
+            sa.frag_size = self.cfg.fragment_size;
+        }
         sa.nat = nat_detected(&m, sa.spi_i, spi_r, sa.local, sa.remote);
         sa.keys = Some(keys);
         sa.out = Some(out_c);

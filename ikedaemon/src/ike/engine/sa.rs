@@ -47,7 +47,7 @@ pub(crate) enum State {
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) message_id: u32,
-    pub(crate) datagram: Datagram,
+    pub(crate) datagrams: Vec<Datagram>,
     pub(crate) tries: u32,
     pub(crate) next_at: Now,
 }
@@ -103,6 +103,13 @@ pub(crate) struct IkeSa {
     pub(crate) child: ChildOffer,
     /// Established CHILD SAs: (our inbound SPI, our outbound SPI).
     pub(crate) children: Vec<(u32, u32)>,
+    /// Largest IKE message before we fragment (RFC 7383), once both
+    /// sides announced support.
+    pub(crate) frag_size: Option<usize>,
+    /// Fragments of the peer's message being collected: its message ID.
+    pub(crate) reassembly: Option<(u32, crate::ike::protect::Reassembly)>,
+    /// Fragments reassembled so far (counters for `show stats`).
+    pub(crate) fragments_reassembled: u64,
 }
 
 impl IkeSa {
@@ -139,7 +146,9 @@ impl IkeSa {
         }
     }
 
-    /// Seals `inner` into a protected message (SK) with a fresh IV.
+    /// Seals `inner` into a protected message (SK) with a fresh IV, or
+    /// into SKF fragments when it is larger than the negotiated fragment
+    /// size (RFC 7383 §2.5). Returns the datagrams' bytes.
     pub(crate) fn seal(
         &self,
         exchange: ExchangeType,
@@ -147,15 +156,27 @@ impl IkeSa {
         message_id: u32,
         inner: &[Payload],
         rng: &mut dyn super::rng::Rng,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<Vec<u8>>, String> {
         let out = self.out.as_ref().ok_or("no keys yet")?;
+        let header = self.header(exchange, response, message_id);
         let iv = rng.bytes(out.iv_len());
-        crate::ike::protect::seal_message(
-            &self.header(exchange, response, message_id),
-            inner,
-            out,
-            &iv,
-        )
-        .map_err(|e| e.to_string())
+        let whole = crate::ike::protect::seal_message(&header, inner, out, &iv)
+            .map_err(|e| e.to_string())?;
+        // The non-ESP marker takes 4 bytes of the datagram on 4500.
+        let marker = if self.natt { 4 } else { 0 };
+        match self.frag_size {
+            Some(limit) if whole.len() + marker > limit => {
+                let iv_len = out.iv_len();
+                crate::ike::protect::seal_fragments(
+                    &header,
+                    inner,
+                    out,
+                    limit - marker.min(limit),
+                    &mut || rng.bytes(iv_len),
+                )
+                .map_err(|e| e.to_string())
+            }
+            _ => Ok(vec![whole]),
+        }
     }
 }
