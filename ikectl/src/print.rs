@@ -58,7 +58,7 @@ fn stats(s: &Stats) {
         ("IKE fragments reassembled", s.fragments_reassembled),
     ];
     for (k, v) in rows {
-        println!("{k:<24} {v}");
+        println!("{k:<26} {v}");
     }
 }
 
