@@ -135,6 +135,8 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         local_ts: vec![r(local_ts)],
         remote_ts: vec![r(remote_ts)],
         transport: false,
+        cert: None,
+        certreq: Vec::new(),
     }
 }
 

@@ -72,6 +72,10 @@ pub struct PolicySpec {
     pub remote_ts: Vec<TsSpec>,
     /// Transport mode.
     pub transport: bool,
+    /// Our certificate (DER), for CERT payloads (public data).
+    pub cert: Option<Vec<u8>>,
+    /// SHA-1 of our CAs' public keys, for CERTREQ (public data).
+    pub ca_hashes: Vec<[u8; 20]>,
 }
 
 impl PolicySpec {
@@ -94,6 +98,8 @@ impl PolicySpec {
             local_ts: self.local_ts.clone(),
             remote_ts: self.remote_ts.clone(),
             transport: self.transport,
+            cert: self.cert.clone(),
+            certreq: self.ca_hashes.concat(),
         })
     }
 }

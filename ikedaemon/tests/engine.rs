@@ -45,6 +45,8 @@ fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str) ->
         local_ts: vec![net(local_ts)],
         remote_ts: vec![net(remote_ts)],
         transport: false,
+        cert: None,
+        certreq: Vec::new(),
     }
 }
 

@@ -97,3 +97,55 @@ fn charon_initiates_to_ikedaemon() {
     );
     d.wait_log(&format!("CHILD SA site {spi_out}/{spi_in} aes128gcm16"));
 }
+
+/// ECDSA certificates (RFC 7427): ikedaemon initiates, charon (its
+/// certificate and CA made by the harness) authenticates it, and we verify
+/// charon's chain and signature in the parent.
+#[test]
+fn ecdsa_certificates_both_ways_verified() {
+    let (a, b) = interop::pair();
+    let conn = r#"connections {
+  ikd {
+    local_addrs = 192.0.2.2
+    remote_addrs = 192.0.2.1
+    version = 2
+    proposals = aes128gcm16-prfsha256-x25519
+    local { auth = pubkey
+            certs = responder.pem
+            id = responder.example }
+    remote { auth = pubkey
+             id = initiator.example }
+    children {
+      net { local_ts = 203.0.113.1/32
+            remote_ts = 198.51.100.1/32
+            esp_proposals = aes128gcm16 }
+    }
+  }
+}
+"#;
+    let charon = Charon::start_with(&b, true, Some("ecdsa"), conn);
+    let export = charon.dir.path().join("export");
+    let d = Daemon::start_with(a, |chroot| {
+        let auth = interop::take_exports(&export, chroot.parent().unwrap());
+        interop::cert_config(chroot, true, "active", &auth, OUR_PROPOSALS)
+    });
+    let line = interop::wait_for(15, || {
+        let s = charon.list_sas();
+        s.contains("state=INSTALLED").then_some(s)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "charon: {}\n{}\nikedaemon: {}",
+            charon.list_sas(),
+            charon.log(),
+            d.log_text()
+        )
+    });
+    assert_eq!(raw_field(&line, "remote-id"), Some("initiator.example"));
+    assert!(
+        charon.log().contains(
+            "authentication of 'initiator.example' with ECDSA_WITH_SHA256_DER successful"
+        )
+    );
+    assert_eq!(interop::sas(&d).len(), 1, "{}", d.log_text());
+}

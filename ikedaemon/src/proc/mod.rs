@@ -4,6 +4,7 @@
 //! configuration, engine and privsep together.
 
 pub mod args;
+mod certs;
 mod child;
 mod control;
 mod endpoint;

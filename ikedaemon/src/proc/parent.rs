@@ -159,6 +159,7 @@ fn send_negotiator_start(
     setup: &ChildSetup,
     sockets: Vec<IkeSocket>,
     config: &Config,
+    creds: &std::collections::HashMap<String, super::certs::Credentials>,
 ) -> Result<(), String> {
     let send = |m: &ToNegotiator, fds: &[std::os::fd::BorrowedFd<'_>]| {
         kid.channel
@@ -177,7 +178,7 @@ fn send_negotiator_start(
     let policies = config
         .policies
         .iter()
-        .map(super::policy_info::policy_spec)
+        .map(|p| super::policy_info::policy_spec(p, creds))
         .collect();
     send(&ToNegotiator::Policies(policies), &[])?;
     send(&ToNegotiator::Start, &[])
@@ -246,7 +247,8 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         log_level: level as u8,
     };
     let negotiator = spawn("negotiator")?;
-    send_negotiator_start(&negotiator, &setup, sockets, &config)?;
+    let creds = super::certs::load(&config)?;
+    send_negotiator_start(&negotiator, &setup, sockets, &config, &creds)?;
     let control = spawn("control")?;
     send_control_start(&control, &setup, listener, access)?;
     log_info!(
@@ -267,7 +269,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
             ..Stats::default()
         },
         started: Instant::now(),
-        custody: super::secrets::Custody::default(),
+        custody: super::secrets::Custody::with_credentials(creds),
     })
 }
 

@@ -300,6 +300,17 @@ impl Parent {
                 return Err(msg);
             }
         };
+        let creds = match super::certs::load(&new) {
+            Ok(c) => c,
+            Err(e) => {
+                self.stats.config_rejected += 1;
+                let msg = format!("reload refused, keeping the current configuration: {e}");
+                log_error!("{msg}");
+                self.event(msg.clone());
+                return Err(msg);
+            }
+        };
+        self.custody.creds = creds;
         let g = &self.config.global;
         let n = &new.global;
         let sockets_changed =
@@ -346,7 +357,7 @@ impl Parent {
             .config
             .policies
             .iter()
-            .map(super::policy_info::policy_spec)
+            .map(|p| super::policy_info::policy_spec(p, &self.custody.creds))
             .collect();
         if let Err(e) = self
             .negotiator

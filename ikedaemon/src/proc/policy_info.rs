@@ -1,7 +1,10 @@
 //! The public view of a configured policy, for `ikectl show policies`
 //! (never the secrets).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+
+use super::certs::Credentials;
 
 use crate::config::{
     AuthSpec, EndpointAddress, Mode, Policy, Prefix, StartAction, TrafficSelector, TsAddress,
@@ -53,7 +56,8 @@ pub(crate) fn policy_info(p: &Policy) -> PolicyInfo {
 }
 
 /// The negotiator's copy of a policy (no secrets).
-pub(crate) fn policy_spec(p: &Policy) -> PolicySpec {
+pub(crate) fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
+    let c = creds.get(&p.name);
     let remote = match p.remote.address {
         EndpointAddress::Any => RemoteMatch::Any,
         EndpointAddress::Ip(ip) => RemoteMatch::Ip(ip),
@@ -88,6 +92,8 @@ pub(crate) fn policy_spec(p: &Policy) -> PolicySpec {
         local_ts: ts(&p.local_ts),
         remote_ts: ts(&p.remote_ts),
         transport: p.mode == Mode::Transport,
+        cert: c.map(|c| c.cert_der.clone()),
+        ca_hashes: c.map(|c| c.ca_hashes.clone()).unwrap_or_default(),
     }
 }
 

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use crate::config::{AuthSpec, Config};
 use crate::ike::crypto::auth_octets::{psk_auth, psk_verify};
 use crate::ike::crypto::prf::PrfAlg;
+use crate::ike::crypto::sig_algid::HashAlg;
+use crate::ike::crypto::sign::{RsaPadding, choose_scheme, sign, verify};
 use crate::ike::engine::{ParentAnswer, ParentRequest, SaId};
 use crate::ike::wire::{AuthMethod, AuthPayload};
 use crate::log_warn;
@@ -17,13 +19,23 @@ use crate::log_warn;
 /// retries after COOKIE or INVALID_KE do not reach IKE_AUTH twice).
 const MAX_SIGNS_PER_SA: u32 = 4;
 
-/// The parent's signing state.
+/// The parent's signing state and the certificate policies' credentials.
 #[derive(Debug, Default)]
 pub(crate) struct Custody {
     signed: HashMap<SaId, u32>,
+    /// Certificate policies' credentials, by policy name.
+    pub(crate) creds: HashMap<String, super::certs::Credentials>,
 }
 
 impl Custody {
+    /// Custody of these credentials.
+    pub(crate) fn with_credentials(creds: HashMap<String, super::certs::Credentials>) -> Self {
+        Self {
+            signed: HashMap::new(),
+            creds,
+        }
+    }
+
     fn allow(&mut self, sa: SaId) -> Result<(), String> {
         let n = self.signed.entry(sa).or_insert(0);
         *n += 1;
@@ -39,21 +51,43 @@ impl Custody {
         Ok(())
     }
 
-    fn mac(config: &Config, policy: &str, prf: u16, octets: &[u8]) -> Result<AuthPayload, String> {
+    /// Our AUTH payload: the PSK MIC, or a signature with the policy's key
+    /// (RFC 7427 when the peer announced hash algorithms).
+    fn make_auth(
+        &self,
+        config: &Config,
+        policy: &str,
+        prf: u16,
+        hashes: &[u16],
+        octets: &[u8],
+    ) -> Result<AuthPayload, String> {
         let p = config
             .policy(policy)
             .ok_or_else(|| format!("no policy \"{policy}\""))?;
-        let prf = PrfAlg::from_id(prf).ok_or_else(|| format!("unknown PRF {prf}"))?;
         match &p.auth {
-            AuthSpec::Psk(psk) => Ok(AuthPayload {
-                method: AuthMethod::SHARED_KEY_MIC,
-                data: psk_auth(prf, psk.expose(), octets)
-                    .map_err(|e| e.to_string())?
-                    .to_vec(),
-            }),
-            AuthSpec::Certificate { .. } => Err(format!(
-                "policy \"{policy}\": certificate authentication is not implemented yet"
-            )),
+            AuthSpec::Psk(psk) => {
+                let prf = PrfAlg::from_id(prf).ok_or_else(|| format!("unknown PRF {prf}"))?;
+                Ok(AuthPayload {
+                    method: AuthMethod::SHARED_KEY_MIC,
+                    data: psk_auth(prf, psk.expose(), octets)
+                        .map_err(|e| e.to_string())?
+                        .to_vec(),
+                })
+            }
+            AuthSpec::Certificate { .. } => {
+                let c = self
+                    .creds
+                    .get(policy)
+                    .ok_or_else(|| format!("policy \"{policy}\": credentials not loaded"))?;
+                let hashes: Vec<HashAlg> =
+                    hashes.iter().filter_map(|h| HashAlg::from_id(*h)).collect();
+                let scheme = choose_scheme(&c.key, &hashes, RsaPadding::Pkcs1v15)
+                    .map_err(|e| e.to_string())?;
+                Ok(AuthPayload {
+                    method: AuthMethod(scheme.auth_method()),
+                    data: sign(scheme, &c.key, octets).map_err(|e| e.to_string())?,
+                })
+            }
         }
     }
 
@@ -65,23 +99,24 @@ impl Custody {
                 policy,
                 octets,
                 prf,
-                ..
+                peer_hashes,
             } => {
                 let auth = self
                     .allow(sa)
-                    .and_then(|()| Self::mac(config, &policy, prf, &octets));
+                    .and_then(|()| self.make_auth(config, &policy, prf, &peer_hashes, &octets));
                 ParentAnswer::Signed { sa, auth }
             }
             ParentRequest::Authenticate {
                 sa,
                 policy,
+                peer_id,
                 method,
                 auth,
                 octets,
-                sign,
+                certs,
+                sign: sign_octets,
+                peer_hashes,
                 prf,
-                peer_id,
-                ..
             } => {
                 let verdict = match config.policy(&policy).map(|p| &p.auth) {
                     None => Err(format!("no policy \"{policy}\"")),
@@ -98,13 +133,18 @@ impl Custody {
                     Some(AuthSpec::Psk(_)) => Err(format!(
                         "the peer {peer_id} authenticated with {method}, the policy expects a pre-shared key"
                     )),
-                    Some(AuthSpec::Certificate { .. }) => {
-                        Err("certificate authentication is not implemented yet".into())
-                    }
+                    Some(AuthSpec::Certificate { .. }) => match self.creds.get(&policy) {
+                        None => Err(format!("policy \"{policy}\": credentials not loaded")),
+                        Some(c) => super::certs::verify_peer(c, &certs, &peer_id).and_then(|key| {
+                            verify(method.0, &auth, &key, &octets).map_err(|e| {
+                                format!("the signature of {peer_id} does not verify: {e}")
+                            })
+                        }),
+                    },
                 };
-                let auth = sign.map(|o| {
+                let auth = sign_octets.map(|o| {
                     self.allow(sa)
-                        .and_then(|()| Self::mac(config, &policy, prf, &o))
+                        .and_then(|()| self.make_auth(config, &policy, prf, &peer_hashes, &o))
                 });
                 ParentAnswer::Authenticated { sa, verdict, auth }
             }

@@ -97,6 +97,13 @@ pub struct Charon {
 
 impl Charon {
     pub fn start(ns: &Netns, libipsec: bool, connections: &str) -> Charon {
+        Charon::start_with(ns, libipsec, None, connections)
+    }
+
+    /// With `cert` ("ecdsa" or "rsa"), charon gets a certificate for
+    /// responder.example and exports one for initiator.example (and the
+    /// CA) in `export/` for ikedaemon.
+    pub fn start_with(ns: &Netns, libipsec: bool, cert: Option<&str>, connections: &str) -> Charon {
         assert!(
             Path::new("/usr/lib/ipsec/charon").exists(),
             "strongSwan is not installed: run tests/interop/install-peers (tests/setup does)"
@@ -106,6 +113,9 @@ impl Charon {
         let mut args = vec!["start", "--ns", &ns.0, "--dir", &d];
         if libipsec {
             args.push("--libipsec");
+        }
+        if let Some(c) = cert {
+            args.extend(["--cert", c]);
         }
         harness("peer-strongswan", &args);
         let conf = dir.path().join("conn.conf");
@@ -201,9 +211,19 @@ pub struct Pluto {
 
 impl Pluto {
     pub fn start(ns: &Netns, conn: &str, secrets: &str) -> Pluto {
+        Pluto::start_with(ns, None, conn, secrets)
+    }
+
+    /// With `cert`, pluto is the initiator with a certificate for
+    /// initiator.example and exports one for responder.example.
+    pub fn start_with(ns: &Netns, cert: Option<&str>, conn: &str, secrets: &str) -> Pluto {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        harness("peer-libreswan", &["start", "--ns", &ns.0, "--dir", &d]);
+        let mut args = vec!["start", "--ns", &ns.0, "--dir", &d];
+        if let Some(c) = cert {
+            args.extend(["--cert", c, "--role", "initiator"]);
+        }
+        harness("peer-libreswan", &args);
         let (c, s) = (
             dir.path().join("conn.conf"),
             dir.path().join("conn.secrets"),
@@ -267,4 +287,47 @@ impl Drop for Pluto {
             .args(["stop", "--ns", &self.ns, "--dir", &self.d()])
             .output();
     }
+}
+
+/// Copies a peer's exported certificate, key and CA next to ikedaemon's
+/// configuration and returns the `auth:` block naming them.
+pub fn take_exports(export: &Path, conf_dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["ikedaemon.pem", "ikedaemon.key", "ca.pem"] {
+        std::fs::copy(export.join(f), conf_dir.join(f)).unwrap();
+    }
+    std::fs::set_permissions(
+        conf_dir.join("ikedaemon.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    "    auth:\n      certificate: ikedaemon.pem\n      private_key: ikedaemon.key\n      ca: [ca.pem]\n".to_string()
+}
+
+/// A certificate policy for ikedaemon on side A (`initiator.example`) or
+/// B (`responder.example`).
+pub fn cert_config(chroot: &Path, side_a: bool, start: &str, auth: &str, extra: &str) -> String {
+    let (me, peer, lts, rts, my_id, peer_id) = if side_a {
+        (
+            "192.0.2.1",
+            "192.0.2.2",
+            "198.51.100.1/32",
+            "203.0.113.1/32",
+            "initiator.example",
+            "responder.example",
+        )
+    } else {
+        (
+            "192.0.2.2",
+            "192.0.2.1",
+            "203.0.113.1/32",
+            "198.51.100.1/32",
+            "responder.example",
+            "initiator.example",
+        )
+    };
+    format!(
+        "user: {TEST_USER}\nchroot: {}\nkernel: none\nlisten: [0.0.0.0]\npolicies:\n  - name: site\n    start: {start}\n    local: {{ address: {me}, id: {{ fqdn: {my_id} }} }}\n    remote: {{ address: {peer}, id: {{ fqdn: {peer_id} }} }}\n{auth}    local_ts: [{lts}]\n    remote_ts: [{rts}]\n{extra}",
+        chroot.display()
+    )
 }

@@ -8,8 +8,8 @@ use crate::ike::crypto::auth_octets::signed_octets;
 use crate::ike::crypto::keys::child_keymat;
 use crate::ike::proposal::{Selected, accept_answer, select};
 use crate::ike::wire::{
-    AuthPayload, CertEncoding, ExchangeType, Identification, Message, NotifyPayload, NotifyType,
-    Payload, SaPayload, TsRange,
+    AuthPayload, CertEncoding, CertPayload, CertReqPayload, ExchangeType, Identification, Message,
+    NotifyPayload, NotifyType, Payload, SaPayload, TsRange,
 };
 
 use super::endpoint::Engine;
@@ -126,6 +126,18 @@ impl Engine {
             tsr: tsr.clone(),
         };
         let mut inner = vec![Payload::IdI(policy.our_id(l))];
+        if let Some(cert) = &policy.cert {
+            inner.push(Payload::Cert(CertPayload {
+                encoding: CertEncoding::X509_SIGNATURE,
+                data: cert.clone(),
+            }));
+        }
+        if !policy.certreq.is_empty() {
+            inner.push(Payload::CertReq(CertReqPayload {
+                encoding: CertEncoding::X509_SIGNATURE,
+                data: policy.certreq.clone(),
+            }));
+        }
         if let Some(rid) = &policy.remote_id {
             inner.push(Payload::IdR(rid.clone()));
         }
@@ -384,7 +396,14 @@ impl Engine {
             return;
         };
         let my_id = policy.our_id(sa.local.ip());
-        let mut inner = vec![Payload::IdR(my_id), Payload::Auth(our_auth)];
+        let mut inner = vec![Payload::IdR(my_id)];
+        if let Some(cert) = &policy.cert {
+            inner.push(Payload::Cert(CertPayload {
+                encoding: CertEncoding::X509_SIGNATURE,
+                data: cert.clone(),
+            }));
+        }
+        inner.push(Payload::Auth(our_auth));
         // RFC 6023: no SA payload is a childless IKE_AUTH (we announced
         // CHILDLESS_IKEV2_SUPPORTED): the IKE SA alone, no notify.
         let childless = !m.payloads.iter().any(|p| matches!(p, Payload::Sa(_)));

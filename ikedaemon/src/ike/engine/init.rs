@@ -8,8 +8,8 @@ use crate::ike::crypto::dh::{DhGroup, KeyExchange};
 use crate::ike::crypto::keys::{IkeKeys, skeyseed};
 use crate::ike::proposal::{accept_answer, select};
 use crate::ike::wire::{
-    ExchangeType, Header, KePayload, Message, NotifyData, NotifyPayload, NotifyType, Payload,
-    SaPayload,
+    CertEncoding, CertReqPayload, ExchangeType, Header, KePayload, Message, NotifyData,
+    NotifyPayload, NotifyType, Payload, SaPayload,
 };
 
 use super::endpoint::Engine;
@@ -386,6 +386,17 @@ impl Engine {
             Payload::Nonce(nr),
         ];
         payloads.extend(natd_payloads(h.spi_i, spi_r, d.local, d.remote));
+        // §3.7: ask for a certificate signed by one of our CAs.
+        let certreq = self
+            .policy(&sa.policy)
+            .map(|p| p.certreq.clone())
+            .unwrap_or_default();
+        if !certreq.is_empty() {
+            payloads.push(Payload::CertReq(CertReqPayload {
+                encoding: CertEncoding::X509_SIGNATURE,
+                data: certreq,
+            }));
+        }
         let peer_frag = m
             .notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
             .is_some();

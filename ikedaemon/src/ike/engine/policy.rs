@@ -127,6 +127,10 @@ pub struct EnginePolicy {
     pub remote_ts: Vec<TsSpec>,
     /// Transport mode.
     pub transport: bool,
+    /// Our certificate (DER) to send in a CERT payload.
+    pub cert: Option<Vec<u8>>,
+    /// CERTREQ data (SHA-1 hashes of our CAs' keys); empty: none sent.
+    pub certreq: Vec<u8>,
 }
 
 impl EnginePolicy {
