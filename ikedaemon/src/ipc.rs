@@ -124,6 +124,19 @@ pub struct ChildSummary {
     pub udp_encap: bool,
 }
 
+/// The engine settings from the configuration's global section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineSettings {
+    /// IKE fragmentation size, `None` when disabled.
+    pub fragment_size: Option<u16>,
+    /// Half-open IKE SAs before COOKIEs.
+    pub cookie_threshold: u32,
+    /// Half-open IKE SAs per peer.
+    pub max_half_open_per_peer: u32,
+    /// Half-open IKE SAs in total.
+    pub max_half_open: u32,
+}
+
 privsep::ipc_enum! {
     /// Parent → negotiator.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +157,8 @@ privsep::ipc_enum! {
         Shutdown = 7,
         /// The answer to a `FromNegotiator::Parent` request.
         Answer(ParentAnswer) = 8,
+        /// Engine settings (start-up and reload).
+        Settings(EngineSettings) = 9,
     }
 }
 

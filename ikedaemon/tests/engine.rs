@@ -562,3 +562,98 @@ fn large_ike_auth_messages_are_fragmented_and_reassembled_out_of_order() {
     assert_established(&w);
     assert!(!w.log.iter().any(|l| l.contains("EF(")));
 }
+
+#[test]
+fn responder_under_load_demands_a_cookie_and_the_initiator_returns_it() {
+    let cfg = EngineConfig {
+        cookie_threshold: 0,
+        ..EngineConfig::default()
+    };
+    let mut w = World::with_config(
+        policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        ),
+        policy(
+            "p",
+            "192.0.2.1",
+            "aes128-sha256-x25519",
+            "203.0.113.0-203.0.113.255",
+            "198.51.100.0-198.51.100.255",
+        ),
+        "k",
+        "k",
+        PrfAlg::HmacSha256,
+        cfg,
+    );
+    w.start();
+    assert_established(&w);
+    assert!(
+        w.log[1].starts_with("b->a IKE_SA_INIT response 0 [ N(COOKIE) ]"),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        w.log[2].starts_with("a->b IKE_SA_INIT request 0 [ N(COOKIE) SA KE No"),
+        "{:#?}",
+        w.log
+    );
+}
+
+#[test]
+fn half_open_sas_expire_and_per_peer_limits_hold() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    // Every IKE_AUTH request is lost: the responder keeps a half-open SA.
+    w.drop = (3..100).collect();
+    w.start();
+    assert_eq!(w.b.engine.half_open(), 1);
+    w.tick(Duration::from_secs(31));
+    assert_eq!(w.b.engine.half_open(), 0);
+    assert!(w.b.events.iter().any(
+        |e| matches!(e, Event::Failed { line, .. } if line.contains("half-open IKE SA dropped"))
+    ));
+    // The per-peer limit: the ninth concurrent half-open SA from one
+    // address is not answered.
+    let mut b = Engine::new(
+        EngineConfig {
+            max_half_open_per_peer: 2,
+            ..EngineConfig::default()
+        },
+        vec![policy(
+            "p",
+            "192.0.2.1",
+            "aes128-sha256-x25519",
+            "203.0.113.0-203.0.113.255",
+            "198.51.100.0-198.51.100.255",
+        )],
+        Box::new(SeededRng::new(5)),
+    );
+    let mut a = Engine::new(
+        EngineConfig::default(),
+        vec![policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        )],
+        Box::new(SeededRng::new(6)),
+    );
+    let mut answered = 0;
+    for _ in 0..3 {
+        let out = a.initiate("p", addr("192.0.2.1:500"), Duration::ZERO);
+        for d in out.send {
+            let got = Datagram {
+                local: d.remote,
+                remote: d.local,
+                natt: false,
+                bytes: d.bytes,
+            };
+            answered += b.datagram(got, Duration::ZERO).send.len();
+        }
+    }
+    assert_eq!((answered, b.half_open()), (2, 2));
+}

@@ -32,6 +32,7 @@ pub(super) struct Negotiator {
     pub(super) sockets: Vec<Sock>,
     pub(super) engine: crate::ike::engine::Engine,
     pub(super) specs: Vec<crate::ipc::PolicySpec>,
+    pub(super) settings: Option<crate::ipc::EngineSettings>,
     pub(super) started: std::time::Instant,
     /// Sockets of a new set (reload with other ports or addresses) until
     /// the parent's `Start` commits it.
@@ -58,6 +59,7 @@ fn start() -> Result<Negotiator, String> {
             Box::new(crate::ike::engine::OsRng),
         ),
         specs: Vec::new(),
+        settings: None,
         started: std::time::Instant::now(),
         pending: Vec::new(),
         stats: Stats::default(),
@@ -81,6 +83,7 @@ fn start() -> Result<Negotiator, String> {
                 n.sockets.push(Sock { fd, info });
             }
             ToNegotiator::Policies(p) => n.set_policies(p),
+            ToNegotiator::Settings(s) => n.settings = Some(s),
             ToNegotiator::Start => break,
             ToNegotiator::LogLevel(l) => crate::logging::set_level(super::child::level_from_u8(l)),
             other => return Err(format!("unexpected {other:?} before Start")),
@@ -203,6 +206,10 @@ impl Negotiator {
                 ToNegotiator::Policies(p) => {
                     self.set_policies(p);
                     log_info!("policies updated: {}", self.specs.len());
+                }
+                ToNegotiator::Settings(s) => {
+                    self.settings = Some(s);
+                    self.engine.set_limits(self.engine_limits());
                 }
                 ToNegotiator::Answer(a) => {
                     let now = self.now();

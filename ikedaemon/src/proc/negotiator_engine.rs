@@ -22,14 +22,27 @@ impl Negotiator {
     }
 
     /// The engine's ports from the sockets the parent handed over.
-    pub(super) fn engine_config(&mut self) {
+    /// The engine configuration from the sockets and settings.
+    pub(super) fn engine_limits(&self) -> EngineConfig {
         let mut cfg = EngineConfig::default();
+        if let Some(s) = self.settings {
+            cfg.fragment_size = s.fragment_size.map(usize::from);
+            cfg.cookie_threshold = s.cookie_threshold;
+            cfg.max_half_open_per_peer = s.max_half_open_per_peer;
+            cfg.max_half_open = s.max_half_open;
+        }
         if let Some(s) = self.sockets.iter().find(|s| !s.info.natt) {
             cfg.ike_port = s.info.local.port();
         }
         if let Some(s) = self.sockets.iter().find(|s| s.info.natt) {
             cfg.natt_port = s.info.local.port();
         }
+        cfg
+    }
+
+    /// Builds the engine once the sockets, settings and policies are in.
+    pub(super) fn engine_config(&mut self) {
+        let cfg = self.engine_limits();
         let policies = self.engine_policies();
         self.engine =
             crate::ike::engine::Engine::new(cfg, policies, Box::new(crate::ike::engine::OsRng));

@@ -33,6 +33,17 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// The engine settings of a configuration.
+pub(crate) fn engine_settings(config: &Config) -> crate::ipc::EngineSettings {
+    let g = &config.global;
+    crate::ipc::EngineSettings {
+        fragment_size: g.fragmentation.enabled.then_some(g.fragmentation.size),
+        cookie_threshold: g.dos.cookie_threshold,
+        max_half_open_per_peer: g.dos.max_half_open_per_peer,
+        max_half_open: g.dos.max_half_open,
+    }
+}
+
 /// One unprivileged child and its channel.
 pub(crate) struct Kid {
     pub(crate) child: Child,
@@ -167,6 +178,7 @@ fn send_negotiator_start(
             .map_err(|e| format!("cannot send to the negotiator: {e}"))
     };
     send(&ToNegotiator::Setup(setup.clone()), &[])?;
+    send(&ToNegotiator::Settings(engine_settings(config)), &[])?;
     for s in sockets {
         let info = SocketInfo {
             local: s.local,

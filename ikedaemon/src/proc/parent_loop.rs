@@ -359,6 +359,11 @@ impl Parent {
             .iter()
             .map(|p| super::policy_info::policy_spec(p, &self.custody.creds))
             .collect();
+        let _ = self.negotiator.channel.send(
+            0,
+            &ToNegotiator::Settings(super::parent::engine_settings(&self.config)),
+            &[],
+        );
         if let Err(e) = self
             .negotiator
             .channel

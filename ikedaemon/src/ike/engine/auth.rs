@@ -296,6 +296,10 @@ impl Engine {
         };
         sa.policy = policy.name.clone();
         let my_id = policy.our_id(sa.local.ip());
+        self.guard.closed(id);
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
         let (Some(peer_oct), Some(our_oct)) = (octets(sa, false, &idi), octets(sa, true, &my_id))
         else {
             return;

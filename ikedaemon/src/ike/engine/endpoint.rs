@@ -27,6 +27,12 @@ pub struct EngineConfig {
     /// Largest IKE datagram before fragmenting (RFC 7383), or `None` to
     /// neither announce nor use fragmentation.
     pub fragment_size: Option<usize>,
+    /// Half-open IKE SAs before COOKIEs are demanded (RFC 7296 §2.6).
+    pub cookie_threshold: u32,
+    /// Half-open IKE SAs allowed per peer address.
+    pub max_half_open_per_peer: u32,
+    /// Half-open IKE SAs allowed in total.
+    pub max_half_open: u32,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +43,9 @@ impl Default for EngineConfig {
             retransmit_base: Duration::from_secs(1),
             retransmit_tries: 5,
             fragment_size: Some(1280),
+            cookie_threshold: 64,
+            max_half_open_per_peer: 8,
+            max_half_open: 4096,
         }
     }
 }
@@ -68,6 +77,8 @@ pub struct Engine {
     pub(super) rng: Box<dyn Rng + Send>,
     /// Fragments of completely reassembled messages (RFC 7383).
     pub(super) fragments_in: u64,
+    /// Half-open accounting and COOKIEs.
+    pub(super) guard: super::dos::Guard,
 }
 
 impl Engine {
@@ -80,7 +91,15 @@ impl Engine {
             by_initiator: HashMap::new(),
             rng,
             fragments_in: 0,
+            guard: super::dos::Guard::default(),
         }
+    }
+
+    /// Replaces the tunables (reload); the ports stay.
+    pub fn set_limits(&mut self, mut cfg: EngineConfig) {
+        cfg.ike_port = self.cfg.ike_port;
+        cfg.natt_port = self.cfg.natt_port;
+        self.cfg = cfg;
     }
 
     /// Replaces the policies (reload); existing SAs keep running.
@@ -145,6 +164,17 @@ impl Engine {
     /// Runs the timers due at `now`.
     pub fn timeout(&mut self, now: Now) -> Outputs {
         let mut out = Outputs::default();
+        for id in self.guard.expired(now) {
+            if let Some(sa) = self.sas.get(&id) {
+                let line = format!(
+                    "{}: no IKE_AUTH within {}s, half-open IKE SA dropped",
+                    sa.tag(),
+                    super::dos::HALF_OPEN_TIMEOUT.as_secs()
+                );
+                out.events.push(Event::Failed { sa: id, line });
+            }
+            self.remove(id, "half-open timeout", &mut out);
+        }
         let due: Vec<SaId> = self
             .sas
             .iter()
@@ -179,10 +209,20 @@ impl Engine {
 
     /// The earliest time `timeout` has work.
     pub fn next_deadline(&self) -> Option<Now> {
-        self.sas
+        let retransmit = self
+            .sas
             .values()
             .filter_map(|sa| sa.pending.as_ref().map(|p| p.next_at))
-            .min()
+            .min();
+        match (retransmit, self.guard.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Half-open IKE SAs (responder side).
+    pub fn half_open(&self) -> usize {
+        self.guard.count()
     }
 
     /// The SAs, for `show sa`.
@@ -228,6 +268,7 @@ impl Engine {
 
     /// Forgets an SA.
     pub(super) fn remove(&mut self, id: SaId, reason: &str, out: &mut Outputs) {
+        self.guard.closed(id);
         if let Some(sa) = self.sas.remove(&id) {
             if sa.role == Role::Responder {
                 self.by_initiator.remove(&(sa.spi_i, sa.remote));

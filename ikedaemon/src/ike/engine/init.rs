@@ -206,7 +206,7 @@ impl Engine {
     }
 
     /// Responder: a new IKE_SA_INIT request.
-    pub(super) fn on_init_request(&mut self, d: &Datagram, _now: Now, out: &mut Outputs) {
+    pub(super) fn on_init_request(&mut self, d: &Datagram, now: Now, out: &mut Outputs) {
         let Some(m) = Self::decode(d) else { return };
         let h = m.header;
         if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote)).copied() {
@@ -231,6 +231,47 @@ impl Engine {
         };
         if !(16..=256).contains(&ni.len()) {
             return;
+        }
+        // §2.6: under load, only requests that return our COOKIE get state.
+        let cookie = m.notify(NotifyType::COOKIE).and_then(|n| match &n.data {
+            NotifyData::Cookie(c) => Some(c.clone()),
+            _ => None,
+        });
+        let limits = (
+            self.cfg.cookie_threshold,
+            self.cfg.max_half_open_per_peer,
+            self.cfg.max_half_open,
+        );
+        match self.guard.admit(
+            now,
+            self.rng.as_mut(),
+            d.remote,
+            h.spi_i,
+            &ni,
+            cookie.as_deref(),
+            limits,
+        ) {
+            super::dos::Admit::Yes => {}
+            super::dos::Admit::Drop(_) => return,
+            super::dos::Admit::Cookie(c) => {
+                let header = Header {
+                    spi_r: 0,
+                    response: true,
+                    initiator: false,
+                    ..h
+                };
+                let m = Message {
+                    header,
+                    payloads: vec![notify(NotifyType::COOKIE, NotifyData::Cookie(c))],
+                };
+                if let Ok(b) = m.encode() {
+                    out.send.push(Datagram {
+                        bytes: b,
+                        ..d.clone()
+                    });
+                }
+                return;
+            }
         }
         // Policies for this peer, most specific first.
         let mut candidates: Vec<_> = self
@@ -423,6 +464,7 @@ impl Engine {
         let Ok(bytes) = resp.encode() else { return };
         sa.init_ours = bytes.clone();
         self.by_initiator.insert((h.spi_i, d.remote), spi_r);
+        self.guard.opened(spi_r, d.remote.ip(), now);
         self.sas.insert(spi_r, sa);
         self.respond(spi_r, 0, vec![bytes], out);
     }
