@@ -62,6 +62,8 @@ pub(crate) struct Parent {
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
     pub(crate) custody: super::secrets::Custody,
+    /// Signal pipes, installed before the children start.
+    pub(crate) signals: Option<super::signals::Signals>,
 }
 
 /// The verbosity: the configured level raised by `-v`.
@@ -252,6 +254,13 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         pid_file = Some(config.global.pid_file.clone());
     }
     openssl::init();
+    let signals = super::signals::Signals::install(&[
+        libc::SIGHUP,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGCHLD,
+    ])
+    .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let setup = ChildSetup {
         user: config.global.user.clone(),
         chroot: config.global.chroot.clone(),
@@ -282,6 +291,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         },
         started: Instant::now(),
         custody: super::secrets::Custody::with_credentials(creds),
+        signals: Some(signals),
     })
 }
 
@@ -338,6 +348,21 @@ impl Parent {
             }
         }
         any
+    }
+
+    /// `reap`, waiting up to `limit` for the child that closed its
+    /// channel to become waitable (its exit status says why it died).
+    pub(crate) fn reap_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.reap() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub(crate) fn uptime(&self) -> u64 {

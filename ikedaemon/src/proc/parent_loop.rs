@@ -36,15 +36,14 @@ impl Parent {
                 return self.shutdown(1);
             }
         };
-        let signals = [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD];
-        let mut sigs =
-            match super::signals::Signals::install(poll.registry(), &signals, FIRST_SIGNAL) {
-                Ok(s) => s,
-                Err(e) => {
-                    log_error!("cannot install signal handlers: {e}");
-                    return self.shutdown(1);
-                }
-            };
+        let mut sigs = match self.signals.take() {
+            Some(s) => s,
+            None => return self.shutdown(1),
+        };
+        if let Err(e) = sigs.register(poll.registry(), FIRST_SIGNAL) {
+            log_error!("cannot watch signals: {e}");
+            return self.shutdown(1);
+        }
         let mut failed = None;
         for (kid, token) in [(&self.negotiator, NEGOTIATOR), (&self.control, CONTROL)] {
             let r = kid.channel.set_nonblocking(true).and_then(|()| {
@@ -117,7 +116,7 @@ impl Parent {
                 Ok(None) => return Step::Continue,
                 Err(()) => {
                     log_error!("the negotiator closed its channel");
-                    self.reap();
+                    self.reap_within(Duration::from_millis(500));
                     return Step::Exit(1);
                 }
             };
@@ -177,7 +176,7 @@ impl Parent {
                 Ok(None) => return Step::Continue,
                 Err(()) => {
                     log_error!("the control process closed its channel");
-                    self.reap();
+                    self.reap_within(Duration::from_millis(500));
                     return Step::Exit(1);
                 }
             };

@@ -16,24 +16,27 @@ pub(crate) struct Signals {
 }
 
 impl Signals {
-    /// Installs handlers for `signals`, registering each pipe with the
-    /// token `first + i`.
-    pub(crate) fn install(
-        registry: &Registry,
-        signals: &[i32],
-        first: usize,
-    ) -> std::io::Result<Self> {
+    /// Installs handlers for `signals` (early, before any child exists, so
+    /// no signal finds the default action).
+    pub(crate) fn install(signals: &[i32]) -> std::io::Result<Self> {
         let mut pipes = Vec::new();
-        for (i, sig) in signals.iter().enumerate() {
+        for sig in signals {
             let (read, write) = UnixStream::pair()?;
             read.set_nonblocking(true)?;
             write.set_nonblocking(true)?;
             signal_hook::low_level::pipe::register(*sig, write)?;
-            let token = Token(first + i);
-            registry.register(&mut SourceFd(&read.as_raw_fd()), token, Interest::READABLE)?;
-            pipes.push((*sig, token, read));
+            pipes.push((*sig, Token(0), read));
         }
         Ok(Self { pipes })
+    }
+
+    /// Registers the pipes with the event loop, token `first + i` each.
+    pub(crate) fn register(&mut self, registry: &Registry, first: usize) -> std::io::Result<()> {
+        for (i, (_, token, read)) in self.pipes.iter_mut().enumerate() {
+            *token = Token(first + i);
+            registry.register(&mut SourceFd(&read.as_raw_fd()), *token, Interest::READABLE)?;
+        }
+        Ok(())
     }
 
     /// The signal of a token, after draining its pipe.

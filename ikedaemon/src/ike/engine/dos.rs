@@ -112,12 +112,12 @@ impl Guard {
 
     /// The SA is no longer half-open (authenticated, or gone).
     pub(crate) fn closed(&mut self, id: SaId) {
-        if let Some((peer, _)) = self.half_open.remove(&id) {
-            if let Some(n) = self.per_peer.get_mut(&peer) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.per_peer.remove(&peer);
-                }
+        if let Some((peer, _)) = self.half_open.remove(&id)
+            && let Some(n) = self.per_peer.get_mut(&peer)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_peer.remove(&peer);
             }
         }
     }
