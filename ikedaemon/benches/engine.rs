@@ -137,6 +137,7 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         transport: false,
         cert: None,
         certreq: Vec::new(),
+        dpd: None,
     }
 }
 

@@ -76,6 +76,8 @@ pub struct PolicySpec {
     pub cert: Option<Vec<u8>>,
     /// SHA-1 of our CAs' public keys, for CERTREQ (public data).
     pub ca_hashes: Vec<[u8; 20]>,
+    /// Liveness-check interval in seconds (0: off).
+    pub dpd_secs: u64,
 }
 
 impl PolicySpec {
@@ -100,6 +102,7 @@ impl PolicySpec {
             transport: self.transport,
             cert: self.cert.clone(),
             certreq: self.ca_hashes.concat(),
+            dpd: (self.dpd_secs > 0).then(|| std::time::Duration::from_secs(self.dpd_secs)),
         })
     }
 }

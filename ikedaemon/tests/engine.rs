@@ -47,6 +47,7 @@ fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str) ->
         transport: false,
         cert: None,
         certreq: Vec::new(),
+        dpd: None,
     }
 }
 
@@ -656,4 +657,93 @@ fn half_open_sas_expire_and_per_peer_limits_hold() {
         }
     }
     assert_eq!((answered, b.half_open()), (2, 2));
+}
+
+#[test]
+fn liveness_checks_keep_a_live_peer_and_delete_a_dead_one() {
+    let mut pa = policy(
+        "p",
+        "192.0.2.2",
+        "aes128-sha256-x25519",
+        "198.51.100.0-198.51.100.255",
+        "203.0.113.0-203.0.113.255",
+    );
+    pa.dpd = Some(Duration::from_secs(10));
+    let pb = policy(
+        "p",
+        "192.0.2.1",
+        "aes128-sha256-x25519",
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.0-198.51.100.255",
+    );
+    let mut w = World::new(pa, pb, "k", "k", PrfAlg::HmacSha256);
+    w.start();
+    assert_established(&w);
+    assert_eq!(w.a.engine.next_deadline(), Some(Duration::from_secs(10)));
+    w.tick(Duration::from_secs(10));
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l == "a->b INFORMATIONAL request 2 [ SK ]"),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l == "b->a INFORMATIONAL response 2 [ SK ]"),
+        "{:#?}",
+        w.log
+    );
+    assert_eq!(w.a.engine.summaries()[0].state, "ESTABLISHED");
+    // Now the peer is gone: the check goes unanswered, then retransmitted,
+    // then the SA is deleted.
+    let sent = w.sent;
+    w.drop = (sent + 1..sent + 50).collect();
+    for _ in 0..20 {
+        let Some(t) = w.a.engine.next_deadline() else {
+            break;
+        };
+        let by = t.saturating_sub(w.now);
+        w.tick(by);
+    }
+    assert!(w.a.engine.is_empty());
+    assert!(w.a.events.iter().any(
+        |e| matches!(e, Event::Failed { line, .. } if line.contains("no answer to message 3"))
+    ));
+}
+
+#[test]
+fn initial_contact_from_a_restarted_peer_replaces_its_old_sa() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.start();
+    assert_established(&w);
+    let old = w.b.engine.summaries()[0].spis.clone();
+    // The initiator restarts: new engine, no state; its first IKE_AUTH
+    // carries INITIAL_CONTACT.
+    w.a.engine = Engine::new(
+        EngineConfig::default(),
+        vec![policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        )],
+        Box::new(SeededRng::new(77)),
+    );
+    w.a.events.clear();
+    w.b.events.clear();
+    w.start();
+    let sas = w.b.engine.summaries();
+    assert_eq!(sas.len(), 1, "{sas:?}");
+    assert_ne!(sas[0].spis, old);
+    assert!(w.b.events.iter().any(
+        |e| matches!(e, Event::IkeDeleted { reason, .. } if reason.contains("INITIAL_CONTACT"))
+    ));
+    assert!(
+        w.b.events
+            .iter()
+            .any(|e| matches!(e, Event::ChildDeleted { .. }))
+    );
 }

@@ -102,6 +102,12 @@ impl Engine {
         };
         let spi_in =
             u32::from_be_bytes(self.rng.bytes(4).try_into().unwrap_or([1, 0, 0, 0])) | 0x100;
+        let remote_ip = self.sas.get(&id).map(|sa| sa.remote.ip());
+        let first_contact = !self.sas.iter().any(|(other, sa)| {
+            *other != id
+                && Some(sa.remote.ip()) == remote_ip
+                && matches!(sa.state, State::Established)
+        });
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -142,6 +148,11 @@ impl Engine {
             inner.push(Payload::IdR(rid.clone()));
         }
         inner.push(Payload::Auth(auth));
+        if first_contact {
+            inner.push(Payload::Notify(NotifyPayload::flag(
+                NotifyType::INITIAL_CONTACT,
+            )));
+        }
         if policy.transport {
             inner.push(Payload::Notify(NotifyPayload::flag(
                 NotifyType::USE_TRANSPORT_MODE,
@@ -168,7 +179,21 @@ impl Engine {
     /// request (the cached answer is resent), a fragment of a message
     /// still incomplete (RFC 7383 §2.6), or anything that does not
     /// authenticate (dropped, RFC 7296 §2.21).
-    pub(super) fn inbound(&mut self, id: SaId, d: &Datagram, out: &mut Outputs) -> Option<Message> {
+    pub(super) fn inbound(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        now: Now,
+        out: &mut Outputs,
+    ) -> Option<Message> {
+        let m = self.inbound_inner(id, d, out)?;
+        if let Some(sa) = self.sas.get_mut(&id) {
+            sa.last_heard = now;
+        }
+        Some(m)
+    }
+
+    fn inbound_inner(&mut self, id: SaId, d: &Datagram, out: &mut Outputs) -> Option<Message> {
         let outer = Self::decode(d)?;
         let first_fragment = match outer.payloads.last() {
             Some(Payload::Fragment(f)) => f.number == 1,
@@ -224,8 +249,8 @@ impl Engine {
     }
 
     /// Responder: the IKE_AUTH request.
-    pub(super) fn on_auth_request(&mut self, id: SaId, d: &Datagram, _now: Now, out: &mut Outputs) {
-        let Some(m) = self.inbound(id, d, out) else {
+    pub(super) fn on_auth_request(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
+        let Some(m) = self.inbound(id, d, now, out) else {
             return;
         };
         let outer = m.clone();
@@ -399,6 +424,19 @@ impl Engine {
         let Some(policy) = self.policy(&sa.policy).cloned() else {
             return;
         };
+        let peer_id = find(&m, |p| match p {
+            Payload::IdI(i) => Some(i.clone()),
+            _ => None,
+        });
+        if m.notify(NotifyType::INITIAL_CONTACT).is_some() {
+            // §2.4: the peer lost all its state: its other IKE SAs with us
+            // are gone, without a DELETE it could not read.
+            self.forget_others(id, &policy.name, peer_id.as_ref(), out);
+        }
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        sa.peer_id = peer_id;
         let my_id = policy.our_id(sa.local.ip());
         let mut inner = vec![Payload::IdR(my_id)];
         if let Some(cert) = &policy.cert {
@@ -594,14 +632,8 @@ impl Engine {
     }
 
     /// Initiator: the IKE_AUTH response.
-    pub(super) fn on_auth_response(
-        &mut self,
-        id: SaId,
-        d: &Datagram,
-        _now: Now,
-        out: &mut Outputs,
-    ) {
-        let Some(m) = self.inbound(id, d, out) else {
+    pub(super) fn on_auth_response(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
+        let Some(m) = self.inbound(id, d, now, out) else {
             return;
         };
         let Some(sa) = self.sas.get_mut(&id) else {
@@ -699,6 +731,14 @@ impl Engine {
             self.remove(id, "authentication failed", out);
             return;
         }
+        let peer_id = find(&m, |p| match p {
+            Payload::IdR(i) => Some(i.clone()),
+            _ => None,
+        });
+        if let Some(sa) = self.sas.get_mut(&id) {
+            sa.peer_id = peer_id;
+        }
+        let Some(sa) = self.sas.get(&id) else { return };
         out.events.push(Event::IkeEstablished {
             sa: id,
             line: format!(

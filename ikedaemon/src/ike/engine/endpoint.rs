@@ -164,6 +164,7 @@ impl Engine {
     /// Runs the timers due at `now`.
     pub fn timeout(&mut self, now: Now) -> Outputs {
         let mut out = Outputs::default();
+        self.liveness(now, &mut out);
         for id in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
@@ -214,10 +215,10 @@ impl Engine {
             .values()
             .filter_map(|sa| sa.pending.as_ref().map(|p| p.next_at))
             .min();
-        match (retransmit, self.guard.next_expiry()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [retransmit, self.guard.next_expiry(), self.next_liveness()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Half-open IKE SAs (responder side).

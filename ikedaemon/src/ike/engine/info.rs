@@ -10,8 +10,8 @@ use super::sa::State;
 
 impl Engine {
     /// The peer's INFORMATIONAL request.
-    pub(super) fn on_info_request(&mut self, id: SaId, d: &Datagram, _now: Now, out: &mut Outputs) {
-        let Some(m) = self.inbound(id, d, out) else {
+    pub(super) fn on_info_request(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
+        let Some(m) = self.inbound(id, d, now, out) else {
             return;
         };
         let outer = m.clone();
@@ -73,10 +73,10 @@ impl Engine {
         &mut self,
         id: SaId,
         d: &Datagram,
-        _now: Now,
+        now: Now,
         _out: &mut Outputs,
     ) {
-        let Some(m) = self.inbound(id, d, _out) else {
+        let Some(m) = self.inbound(id, d, now, _out) else {
             return;
         };
         if let Some(sa) = self.sas.get_mut(&id)
@@ -119,5 +119,84 @@ impl Engine {
         }
         self.by_initiator.clear();
         (n, out)
+    }
+}
+
+impl Engine {
+    /// INITIAL_CONTACT (RFC 7296 §2.4): forgets every other IKE SA of
+    /// `policy` with the same authenticated peer identity.
+    pub(super) fn forget_others(
+        &mut self,
+        keep: SaId,
+        policy: &str,
+        peer_id: Option<&crate::ike::wire::Identification>,
+        out: &mut Outputs,
+    ) {
+        let Some(peer_id) = peer_id else { return };
+        let stale: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(id, sa)| {
+                **id != keep && sa.policy == policy && sa.peer_id.as_ref() == Some(peer_id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            for (spi_in, _) in self
+                .sas
+                .get(&id)
+                .map(|sa| sa.children.clone())
+                .unwrap_or_default()
+            {
+                out.events.push(Event::ChildDeleted { sa: id, spi_in });
+            }
+            self.remove(id, "replaced: the peer sent INITIAL_CONTACT", out);
+        }
+    }
+
+    /// DPD (RFC 7296 §2.4): an empty INFORMATIONAL request to every
+    /// established IKE SA whose peer has been silent for its policy's
+    /// interval; the retransmission limit then deletes a dead peer's SA.
+    pub(super) fn liveness(&mut self, now: Now, out: &mut Outputs) {
+        let due: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| matches!(sa.state, State::Established) && sa.pending.is_none())
+            .filter(|(_, sa)| {
+                self.policies
+                    .iter()
+                    .find(|p| p.name == sa.policy)
+                    .and_then(|p| p.dpd)
+                    .is_some_and(|iv| now >= sa.last_heard + iv)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(sa) = self.sas.get(&id) else {
+                continue;
+            };
+            let mid = sa.next_request_id;
+            if let Ok(bytes) = sa.seal(
+                ExchangeType::INFORMATIONAL,
+                false,
+                mid,
+                &[],
+                self.rng.as_mut(),
+            ) {
+                self.request(id, mid, bytes, now, out);
+            }
+        }
+    }
+
+    /// When the next liveness check is due.
+    pub(super) fn next_liveness(&self) -> Option<Now> {
+        self.sas
+            .values()
+            .filter(|sa| matches!(sa.state, State::Established) && sa.pending.is_none())
+            .filter_map(|sa| {
+                let iv = self.policies.iter().find(|p| p.name == sa.policy)?.dpd?;
+                Some(sa.last_heard + iv)
+            })
+            .min()
     }
 }

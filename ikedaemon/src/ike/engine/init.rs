@@ -127,6 +127,8 @@ impl Engine {
             frag_size: None,
             reassembly: None,
             fragments_reassembled: 0,
+            last_heard: now,
+            peer_id: None,
         };
         self.sas.insert(spi_i, sa);
         self.send_init_request(spi_i, group, None, now, &mut out);
@@ -415,6 +417,8 @@ impl Engine {
             frag_size: None,
             reassembly: None,
             fragments_reassembled: 0,
+            last_heard: now,
+            peer_id: None,
         };
         let mut payloads = vec![
             Payload::Sa(SaPayload {

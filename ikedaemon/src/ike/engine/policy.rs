@@ -131,6 +131,9 @@ pub struct EnginePolicy {
     pub cert: Option<Vec<u8>>,
     /// CERTREQ data (SHA-1 hashes of our CAs' keys); empty: none sent.
     pub certreq: Vec<u8>,
+    /// Liveness check after this long without hearing from the peer
+    /// (RFC 7296 §2.4); `None`: off.
+    pub dpd: Option<std::time::Duration>,
 }
 
 impl EnginePolicy {

@@ -110,6 +110,10 @@ pub(crate) struct IkeSa {
     pub(crate) reassembly: Option<(u32, crate::ike::protect::Reassembly)>,
     /// Fragments reassembled so far (counters for `show stats`).
     pub(crate) fragments_reassembled: u64,
+    /// When an authenticated message last came from the peer (DPD).
+    pub(crate) last_heard: Now,
+    /// The peer's authenticated identity.
+    pub(crate) peer_id: Option<crate::ike::wire::Identification>,
 }
 
 impl IkeSa {
