@@ -111,6 +111,8 @@ struct World {
     /// differs from a's own address).
     a_seen_as: SocketAddr,
     log: Vec<String>,
+    /// NAT keepalives seen on the wire: (from a, datagram).
+    keepalives: Vec<(bool, Datagram)>,
 }
 
 fn addr(s: &str) -> SocketAddr {
@@ -147,6 +149,7 @@ impl World {
             sent: 0,
             a_seen_as: addr("192.0.2.1:500"),
             log: Vec::new(),
+            keepalives: Vec::new(),
         }
     }
 
@@ -167,6 +170,11 @@ impl World {
                 queue.push((from_a, src.engine.parent_answer(ans, self.now)));
             }
             for d in out.send {
+                if d.bytes == [0xff] {
+                    // A NAT keepalive: the negotiator drops it on receipt.
+                    self.keepalives.push((from_a, d));
+                    continue;
+                }
                 self.sent += 1;
                 self.log.push(format!(
                     "{} {}",
@@ -311,6 +319,25 @@ fn nat_detected_moves_to_4500_and_marks_udp_encapsulation() {
     w.start();
     assert_established(&w);
     assert!(World::children(&w.a.events)[0].udp_encap && World::children(&w.b.events)[0].udp_encap);
+    // The initiator is the one behind the NAT: it keeps the mapping open
+    // with a keepalive every 20 s on port 4500; the responder sends none.
+    assert!(w.keepalives.is_empty());
+    for _ in 0..7 {
+        w.tick(Duration::from_secs(10));
+    }
+    assert_eq!(w.keepalives.len(), 3, "{:?}", w.keepalives);
+    let (from_a, d) = &w.keepalives[0];
+    assert!(from_a);
+    assert!(d.natt);
+    assert_eq!((d.local.port(), d.remote), (4500, addr("192.0.2.2:4500")));
+    // Without a NAT nobody sends keepalives.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.start();
+    assert_established(&w);
+    for _ in 0..7 {
+        w.tick(Duration::from_secs(10));
+    }
+    assert!(w.keepalives.is_empty());
 }
 
 #[test]

@@ -154,7 +154,8 @@ impl Negotiator {
             log_error!("no socket for {} (to {})", d.local, d.remote);
             return;
         };
-        let bytes = if d.natt {
+        let keepalive = d.bytes == [0xff];
+        let bytes = if d.natt && !keepalive {
             [&[0u8; 4][..], &d.bytes].concat()
         } else {
             d.bytes.clone()

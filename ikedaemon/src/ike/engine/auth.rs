@@ -378,7 +378,7 @@ impl Engine {
         let state = std::mem::replace(&mut sa.state, State::Established);
         match state {
             State::AwaitAuthenticate(m) => self.responder_finish(id, *m, verdict, auth, now, out),
-            State::AwaitPeerVerdict(m) => self.initiator_finish(id, *m, verdict, out),
+            State::AwaitPeerVerdict(m) => self.initiator_finish(id, *m, verdict, now, out),
             other => sa.state = other,
         }
     }
@@ -389,7 +389,7 @@ impl Engine {
         m: Message,
         verdict: Result<(), String>,
         auth: Option<Result<AuthPayload, String>>,
-        _now: Now,
+        now: Now,
         out: &mut Outputs,
     ) {
         let mid = m.header.message_id;
@@ -497,7 +497,7 @@ impl Engine {
                 });
             }
         }
-        sa.state = State::Established;
+        sa.established(now);
         let bytes = match sa.seal(ExchangeType::IKE_AUTH, true, mid, &inner, self.rng.as_mut()) {
             Ok(b) => b,
             Err(_) => return,
@@ -716,6 +716,7 @@ impl Engine {
         id: SaId,
         m: Message,
         verdict: Result<(), String>,
+        now: Now,
         out: &mut Outputs,
     ) {
         let Some(sa) = self.sas.get(&id) else { return };
@@ -794,7 +795,7 @@ impl Engine {
             }),
         }
         if let Some(sa) = self.sas.get_mut(&id) {
-            sa.state = State::Established;
+            sa.established(now);
         }
     }
 }

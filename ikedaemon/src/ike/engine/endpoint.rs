@@ -165,6 +165,7 @@ impl Engine {
     pub fn timeout(&mut self, now: Now) -> Outputs {
         let mut out = Outputs::default();
         self.liveness(now, &mut out);
+        self.keepalives(now, &mut out);
         for id in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(

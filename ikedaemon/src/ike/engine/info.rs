@@ -8,6 +8,9 @@ use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
 use super::sa::State;
 
+/// NAT keepalive interval (RFC 3948 §4 suggests 20 seconds).
+pub(super) const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl Engine {
     /// The peer's INFORMATIONAL request.
     pub(super) fn on_info_request(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
@@ -188,15 +191,32 @@ impl Engine {
         }
     }
 
+    /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every
+    /// `KEEPALIVE` on established IKE SAs.
+    pub(super) fn keepalives(&mut self, now: Now, out: &mut Outputs) {
+        for sa in self.sas.values_mut() {
+            if !(sa.behind_nat && sa.natt && matches!(sa.state, State::Established)) {
+                continue;
+            }
+            if sa.keepalive_at.is_some_and(|t| t <= now) {
+                out.send.push(sa.datagram(vec![0xff]));
+                sa.keepalive_at = Some(now + KEEPALIVE);
+            }
+        }
+    }
+
     /// When the next liveness check is due.
     pub(super) fn next_liveness(&self) -> Option<Now> {
-        self.sas
+        let keepalive = self.sas.values().filter_map(|sa| sa.keepalive_at).min();
+        let dpd = self
+            .sas
             .values()
             .filter(|sa| matches!(sa.state, State::Established) && sa.pending.is_none())
             .filter_map(|sa| {
                 let iv = self.policies.iter().find(|p| p.name == sa.policy)?.dpd?;
                 Some(sa.last_heard + iv)
             })
-            .min()
+            .min();
+        [keepalive, dpd].into_iter().flatten().min()
     }
 }

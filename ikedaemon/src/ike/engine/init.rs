@@ -62,6 +62,15 @@ fn nat_detected(
     matches!(src_ok, Some(false)) || matches!(dst_ok, Some(false))
 }
 
+/// True when the peer saw another address than ours: we are the side
+/// behind a NAT, so we send the keepalives (RFC 3948 §4).
+fn we_are_natted(m: &Message, spi_i: u64, spi_r: u64, local: SocketAddr) -> bool {
+    m.notifies().any(|n| {
+        n.kind == NotifyType::NAT_DETECTION_DESTINATION_IP
+            && matches!(n.data, NotifyData::NatDetection(h) if h != natd::hash(spi_i, spi_r, local))
+    })
+}
+
 fn peer_hashes(m: &Message) -> Vec<u16> {
     m.notifies()
         .find_map(|n| match &n.data {
@@ -129,6 +138,8 @@ impl Engine {
             fragments_reassembled: 0,
             last_heard: now,
             peer_id: None,
+            behind_nat: false,
+            keepalive_at: None,
         };
         self.sas.insert(spi_i, sa);
         self.send_init_request(spi_i, group, None, now, &mut out);
@@ -388,6 +399,7 @@ impl Engine {
             return;
         };
         let nat = nat_detected(&m, h.spi_i, 0, d.local, d.remote) || d.natt;
+        let behind_nat = we_are_natted(&m, h.spi_i, 0, d.local);
         let mut sa = IkeSa {
             role: Role::Responder,
             spi_i: h.spi_i,
@@ -419,6 +431,8 @@ impl Engine {
             fragments_reassembled: 0,
             last_heard: now,
             peer_id: None,
+            behind_nat,
+            keepalive_at: None,
         };
         let mut payloads = vec![
             Payload::Sa(SaPayload {
@@ -609,6 +623,7 @@ impl Engine {
             sa.frag_size = self.cfg.fragment_size;
         }
         sa.nat = nat_detected(&m, sa.spi_i, spi_r, sa.local, sa.remote);
+        sa.behind_nat = we_are_natted(&m, sa.spi_i, spi_r, sa.local);
         sa.keys = Some(keys);
         sa.out = Some(out_c);
         sa.inb = Some(in_c);

@@ -14,7 +14,9 @@ pub type Now = Duration;
 
 /// A datagram in either direction. `bytes` is the IKE message without
 /// the non-ESP marker; `natt` says whether it travels on the NAT-T port
-/// (where the caller adds or strips the marker).
+/// (where the caller adds or strips the marker). The one exception is a
+/// NAT keepalive (RFC 3948 §2.3): `natt` with `bytes == [0xff]`, sent as
+/// is, without a marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
     /// Our address and port.

@@ -114,9 +114,22 @@ pub(crate) struct IkeSa {
     pub(crate) last_heard: Now,
     /// The peer's authenticated identity.
     pub(crate) peer_id: Option<crate::ike::wire::Identification>,
+    /// Our address is translated: we keep the NAT mapping open.
+    pub(crate) behind_nat: bool,
+    /// When the next NAT keepalive is due.
+    pub(crate) keepalive_at: Option<Now>,
 }
 
 impl IkeSa {
+    /// The SA is up: from now on it keeps the NAT mapping open if we are
+    /// the side behind the NAT.
+    pub(crate) fn established(&mut self, now: Now) {
+        self.state = State::Established;
+        if self.behind_nat && self.natt {
+            self.keepalive_at = Some(now + super::info::KEEPALIVE);
+        }
+    }
+
     /// `9f3a..:0c41..` for log lines.
     pub(crate) fn tag(&self) -> String {
         format!(
