@@ -10,7 +10,8 @@ pub(crate) const DEFAULT_SOCKET: &str = "/var/run/ikedaemon.sock";
 
 const USAGE: &str = "usage: ikectl [-s socket] [--json] command [argument ...]
 commands: show policies | show sa | show stats | reload | log verbose | log brief |
-          reset sa | reset policy | reset all | monitor";
+          reset sa | reset policy | reset all | monitor |
+          initiate <policy> | terminate <policy|ike-sa-spi>";
 
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
         ["reset", "policy"] => Request::Reset(ResetWhat::Policy),
         ["reset", "all"] => Request::Reset(ResetWhat::All),
         ["monitor"] => Request::Monitor,
+        ["initiate", policy] => Request::Initiate(policy.to_string()),
+        ["terminate", target] => Request::Terminate(target.to_string()),
         [] => return Err(USAGE.to_string()),
         _ => return Err(format!("{USAGE}\nunknown command: {}", w.join(" "))),
     };
@@ -82,6 +85,19 @@ mod tests {
         assert_eq!(
             p(&["log", "brief"]).unwrap().request,
             Request::Log(LogMode::Brief)
+        );
+        assert_eq!(
+            p(&["initiate", "site"]).unwrap().request,
+            Request::Initiate("site".into())
+        );
+        assert_eq!(
+            p(&["terminate", "9f3a0c41d2e5b6a7"]).unwrap().request,
+            Request::Terminate("9f3a0c41d2e5b6a7".into())
+        );
+        assert!(
+            p(&["initiate"])
+                .unwrap_err()
+                .ends_with("unknown command: initiate")
         );
         assert_eq!(
             p(&["monitor"]).unwrap().socket,

@@ -1,7 +1,7 @@
 //! Human-readable output of ikectl (the `--json` form prints the response
 //! as received instead).
 
-use ikedaemon::control_proto::{PolicyInfo, Response, SaInfo, Stats};
+use ikedaemon::control_proto::{ChildInfo, PolicyInfo, Response, SaInfo, Stats};
 
 fn id_or(id: &str, fallback: &str) -> String {
     if id.is_empty() {
@@ -32,14 +32,39 @@ fn policy(p: &PolicyInfo) {
 fn sa(s: &SaInfo) {
     let when = |v: Option<u64>| v.map_or("-".to_string(), |s| format!("{s}s"));
     println!(
-        "{} {} {} {} {} rekey {} expire {}",
+        "{} {} {} {} {} age {}s rekey {} expire {}",
         s.policy,
         s.spis,
         s.peer,
         s.state,
         s.algorithms,
+        s.age_secs,
         when(s.rekey_in),
         when(s.expires_in)
+    );
+    if !s.peer_id.is_empty() {
+        println!("  peer id {}", s.peer_id);
+    }
+    for c in &s.children {
+        child(c);
+    }
+}
+
+fn child(c: &ChildInfo) {
+    let bytes = c.bytes.map_or("bytes -".to_string(), |(i, o)| {
+        format!("bytes in {i} out {o}")
+    });
+    println!(
+        "  CHILD {}/{} {} {} {} === {} age {}s {} [{}]",
+        c.spi_in,
+        c.spi_out,
+        c.algorithms,
+        c.mode,
+        c.local_ts.join(","),
+        c.remote_ts.join(","),
+        c.age_secs,
+        bytes,
+        c.installed
     );
 }
 

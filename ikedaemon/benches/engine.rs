@@ -138,6 +138,7 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         cert: None,
         certreq: Vec::new(),
         dpd: None,
+        childless: Default::default(),
     }
 }
 

@@ -32,6 +32,11 @@ pub enum Request {
     Reset(ResetWhat),
     /// `monitor`: stream events until the client disconnects.
     Monitor,
+    /// `initiate <policy>`: start an IKE SA (and its CHILD SA) now.
+    Initiate(String),
+    /// `terminate <policy|ike-sa>`: delete the IKE SAs of a policy, or
+    /// the one whose SPI (either half, as `show sa` prints it) is given.
+    Terminate(String),
 }
 
 /// Verbosity that `ikectl log` selects.
@@ -120,6 +125,38 @@ pub struct SaInfo {
     pub rekey_in: Option<u64>,
     /// Seconds until hard expiry, if any.
     pub expires_in: Option<u64>,
+    /// The peer's authenticated identity (empty before IKE_AUTH).
+    #[serde(default)]
+    pub peer_id: String,
+    /// Seconds since the IKE SA was created.
+    #[serde(default)]
+    pub age_secs: u64,
+    /// Its CHILD SAs, as the parent recorded them.
+    #[serde(default)]
+    pub children: Vec<ChildInfo>,
+}
+
+/// A CHILD SA under an IKE SA in `show sa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildInfo {
+    /// Our inbound SPI, hex.
+    pub spi_in: String,
+    /// Our outbound SPI, hex.
+    pub spi_out: String,
+    /// Negotiated algorithms.
+    pub algorithms: String,
+    /// `tunnel` or `transport`, with `udp-encap` when NAT-T is on.
+    pub mode: String,
+    /// Local traffic selectors.
+    pub local_ts: Vec<String>,
+    /// Remote traffic selectors.
+    pub remote_ts: Vec<String>,
+    /// Where it lives: `kernel` or `recorded (kernel: none)`.
+    pub installed: String,
+    /// Seconds since it was installed.
+    pub age_secs: u64,
+    /// Bytes in and out, when the kernel reports them.
+    pub bytes: Option<(u64, u64)>,
 }
 
 /// Counters for `show stats`.

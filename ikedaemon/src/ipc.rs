@@ -78,6 +78,8 @@ pub struct PolicySpec {
     pub ca_hashes: Vec<[u8; 20]>,
     /// Liveness-check interval in seconds (0: off).
     pub dpd_secs: u64,
+    /// IKE SAs without a CHILD SA (RFC 6023).
+    pub childless: crate::config::Childless,
 }
 
 impl PolicySpec {
@@ -103,6 +105,7 @@ impl PolicySpec {
             cert: self.cert.clone(),
             certreq: self.ca_hashes.concat(),
             dpd: (self.dpd_secs > 0).then(|| std::time::Duration::from_secs(self.dpd_secs)),
+            childless: self.childless,
         })
     }
 }
@@ -111,6 +114,8 @@ impl PolicySpec {
 /// cross until a kernel backend needs them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildSummary {
+    /// The IKE SA it belongs to (our SPI).
+    pub ike: u64,
     /// Policy.
     pub policy: String,
     /// Our inbound SPI.
@@ -125,6 +130,8 @@ pub struct ChildSummary {
     pub remote_ts: Vec<String>,
     /// UDP encapsulation.
     pub udp_encap: bool,
+    /// Transport mode (else tunnel).
+    pub transport: bool,
 }
 
 /// The engine settings from the configuration's global section.
@@ -179,6 +186,9 @@ privsep::ipc_enum! {
         Parent(ParentRequest) = 4,
         /// A CHILD SA is negotiated (the kernel backend installs it).
         Child(ChildSummary) = 5,
+        /// A CHILD SA is gone (deleted by either side, or with its IKE SA):
+        /// the kernel backend removes it. Our inbound SPI names it.
+        ChildGone(u32) = 6,
     }
 }
 
@@ -226,7 +236,11 @@ privsep::ipc_enum! {
 pub fn for_negotiator(r: &Request) -> bool {
     matches!(
         r,
-        Request::ShowSa | Request::ShowStats | Request::Reset(ResetWhat::Sa)
+        Request::ShowSa
+            | Request::ShowStats
+            | Request::Reset(ResetWhat::Sa)
+            | Request::Initiate(_)
+            | Request::Terminate(_)
     )
 }
 
@@ -241,5 +255,6 @@ pub fn merge_stats(mut neg: Stats, parent: &Stats) -> Stats {
     neg.config_loads = parent.config_loads;
     neg.config_rejected = parent.config_rejected;
     neg.control_requests = parent.control_requests;
+    neg.child_sas = parent.child_sas;
     neg
 }

@@ -45,7 +45,20 @@ fn unknown_key_in_a_policy() {
     assert_eq!(kind, ErrorKind::UnknownKey);
     assert_eq!(
         msg,
-        "ikedaemon.conf:7:5: unknown key \"proposal\" (allowed: name, start, local, remote, auth, ike, esp, mode, local_ts, remote_ts, lifetime, dpd)"
+        "ikedaemon.conf:7:5: unknown key \"proposal\" (allowed: name, start, local, remote, auth, ike, esp, mode, local_ts, remote_ts, lifetime, dpd, childless)"
+    );
+}
+
+#[test]
+fn unknown_childless_value() {
+    let (_, msg) = error(&policy("    childless: sometimes\n"));
+    assert!(msg.starts_with("ikedaemon.conf:7:16: "), "{msg}");
+    assert!(
+        msg.contains("allow")
+            && msg.contains("prefer")
+            && msg.contains("force")
+            && msg.contains("never"),
+        "{msg}"
     );
 }
 

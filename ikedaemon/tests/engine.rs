@@ -48,6 +48,7 @@ fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str) ->
         cert: None,
         certreq: Vec::new(),
         dpd: None,
+        childless: Default::default(),
     }
 }
 
@@ -338,6 +339,89 @@ fn nat_detected_moves_to_4500_and_marks_udp_encapsulation() {
         w.tick(Duration::from_secs(10));
     }
     assert!(w.keepalives.is_empty());
+}
+
+#[test]
+fn childless_policies_set_up_the_ike_sa_alone_or_fail_clearly() {
+    use ikedaemon::config::Childless;
+    // prefer: the peer announces support, so IKE_AUTH carries no SA/TS.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.a.engine.set_policies(vec![EnginePolicy {
+        childless: Childless::Prefer,
+        ..policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        )
+    }]);
+    w.start();
+    assert!(World::children(&w.a.events).is_empty() && World::children(&w.b.events).is_empty());
+    assert_eq!(w.a.engine.summaries()[0].state, "ESTABLISHED");
+    assert_eq!(w.b.engine.summaries()[0].state, "ESTABLISHED");
+    let said = |e: &[Event], what: &str| {
+        e.iter()
+            .any(|e| matches!(e, Event::IkeEstablished { line, .. } if line.contains(what)))
+    };
+    assert!(
+        said(
+            &w.a.events,
+            "IKE SA established without a CHILD SA (RFC 6023)"
+        ),
+        "{:?}",
+        w.a.events
+    );
+    assert!(
+        said(
+            &w.b.events,
+            "IKE SA established without a CHILD SA (RFC 6023)"
+        ),
+        "{:?}",
+        w.b.events
+    );
+    // force against a peer with childless: never: it announces nothing,
+    // so the initiator stops before IKE_AUTH with one line saying why.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let mut pa = policy(
+        "p",
+        "192.0.2.2",
+        "aes128-sha256-x25519",
+        "198.51.100.0-198.51.100.255",
+        "203.0.113.0-203.0.113.255",
+    );
+    pa.childless = Childless::Force;
+    let mut pb = policy(
+        "p",
+        "192.0.2.1",
+        "aes128-sha256-x25519",
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.0-198.51.100.255",
+    );
+    pb.childless = Childless::Never;
+    w.a.engine.set_policies(vec![pa.clone()]);
+    w.b.engine.set_policies(vec![pb.clone()]);
+    w.start();
+    assert_eq!(w.sent, 2, "{:#?}", w.log);
+    assert!(
+        w.log[1].contains("IKE_SA_INIT response 0") && !w.log[1].contains("CHDLESS_SUP"),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        w.a.events.iter().any(|e| matches!(e, Event::Failed { line, .. }
+            if line.contains("policy \"p\" has childless: force, but the peer did not announce CHILDLESS_IKEV2_SUPPORTED"))),
+        "{:?}",
+        w.a.events
+    );
+    assert!(w.a.engine.is_empty());
+    // prefer against never: falls back to a CHILD SA in IKE_AUTH.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    pa.childless = Childless::Prefer;
+    w.a.engine.set_policies(vec![pa]);
+    w.b.engine.set_policies(vec![pb]);
+    w.start();
+    assert_established(&w);
 }
 
 #[test]

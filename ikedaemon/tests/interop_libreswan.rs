@@ -1,6 +1,8 @@
 //! ikedaemon against a real libreswan 4.10 pluto in network namespaces
-//! (tests/interop/peer-libreswan): pluto initiates a childless IKE SA
-//! (RFC 6023) with PSK and FQDN IDs; both sides report it established.
+//! (tests/interop/peer-libreswan): childless IKE SAs (RFC 6023; pluto
+//! cannot install CHILD SAs without ESP in this kernel) with PSK and FQDN
+//! IDs in both directions, and ECDSA certificates with a fragmented
+//! IKE_AUTH; both sides report the SA established.
 
 #[path = "daemon_common/mod.rs"]
 mod common;
@@ -113,4 +115,61 @@ fn pluto_fragmented_ike_auth_with_ecdsa_certificates() {
     let frags = v["stats"]["fragments_reassembled"].as_u64().unwrap();
     assert!(frags >= 2, "{stats}\n{}", d.log_text());
     assert!(d.log_text().contains("[ EF(1/"), "{}", d.log_text());
+}
+
+/// ikedaemon initiates to pluto: `childless: force` with PSK and
+/// aes256-sha256-modp2048; pluto reports the IKE SA established with no
+/// IPsec SA, and we agree.
+#[test]
+fn ikedaemon_initiates_a_childless_ike_sa_to_pluto() {
+    let (a, b) = interop::pair();
+    let conn = "conn t
+    ikev2=yes
+    authby=secret
+    left=192.0.2.2
+    leftid=@responder.example
+    leftsubnet=203.0.113.1/32
+    right=192.0.2.1
+    rightid=@initiator.example
+    rightsubnet=198.51.100.1/32
+    ike=aes256-sha2_256;modp2048
+    auto=add
+";
+    let pluto = Pluto::start(
+        &b,
+        conn,
+        "@initiator.example @responder.example : PSK \"interop test secret\"\n",
+    );
+    let d = Daemon::start_with(a, |c| {
+        interop::config(
+            c,
+            true,
+            "active",
+            "    ike: [aes256-sha256-modp2048]\n    childless: force\n",
+        )
+        .replace(
+            "local: { address: 192.0.2.1 }",
+            "local: { address: 192.0.2.1, id: { fqdn: initiator.example } }",
+        )
+        .replace(
+            "remote: { address: 192.0.2.2 }",
+            "remote: { address: 192.0.2.2, id: { fqdn: responder.example } }",
+        )
+    });
+    let status = interop::wait_for(15, || {
+        let s = pluto.status();
+        s.contains("state=STATE_V2_ESTABLISHED_IKE_SA").then_some(s)
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", pluto.status(), d.log_text()));
+    assert!(
+        status.contains("summary ike-total=1 ike-authenticated=1 ipsec-total=0"),
+        "{status}"
+    );
+    d.wait_log("IKE SA established without a CHILD SA (RFC 6023)");
+    let ours = interop::sas(&d);
+    assert_eq!(ours.len(), 1, "{}", d.log_text());
+    assert!(
+        ours[0].contains("aes256-sha256-prfsha256-modp2048"),
+        "{ours:?}"
+    );
 }

@@ -38,6 +38,71 @@ fn two_daemons_establish_with_psk_and_agree() {
     // maps' readable text (checked through the log, which names the policy,
     // not the secret).
     assert!(!da.log_text().contains("interop test secret"));
+    // The CHILD SAs the parents recorded (kernel: none), under their IKE
+    // SAs: each side's inbound SPI is the other's outbound one.
+    let ja = show_sa_json(&da);
+    let jb = show_sa_json(&db);
+    let (ca, cb) = (&ja[0]["children"][0], &jb[0]["children"][0]);
+    assert_eq!(ca["spi_in"], cb["spi_out"], "{ja}\n{jb}");
+    assert_eq!(ca["spi_out"], cb["spi_in"]);
+    assert_eq!(ca["algorithms"], cb["algorithms"]);
+    assert_eq!(ca["local_ts"], cb["remote_ts"]);
+    assert_eq!(ca["mode"], "tunnel");
+    assert_eq!(ca["installed"], "recorded (kernel: none)");
+    assert_eq!(ja[0]["peer_id"], "192.0.2.2", "{ja}");
+    let text = da.ikectl_ok(&["show", "sa"]);
+    assert!(
+        text.contains(&format!(
+            "  CHILD {}/{} ",
+            ca["spi_in"].as_str().unwrap(),
+            ca["spi_out"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    // initiate is refused while the policy has an IKE SA.
+    let busy = da.ikectl(&["initiate", "site"]);
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("already has IKE SA"));
+    // terminate by our half of the SPIs: DELETE goes out, the peer
+    // forgets the IKE SA and its CHILD SA, and monitor says so.
+    let mut mon = std::process::Command::new(common::ikectl_bin())
+        .arg("-s")
+        .arg(&db.socket)
+        .arg("monitor")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let spi_i = ja[0]["spis"].as_str().unwrap().split(':').next().unwrap();
+    assert_eq!(
+        da.ikectl_ok(&["terminate", spi_i]).trim(),
+        "1 IKE SA deleted"
+    );
+    assert!(
+        interop::wait_for(5, || interop::sas(&db).is_empty().then_some(())).is_some(),
+        "{}",
+        db.log_text()
+    );
+    assert_eq!(stat(&db, "child_sas"), 0);
+    // initiate brings it back.
+    assert!(
+        da.ikectl_ok(&["initiate", "site"])
+            .contains("initiating policy \"site\" to 192.0.2.2")
+    );
+    assert!(
+        interop::wait_for(10, || (interop::sas(&db).len() == 1).then_some(())).is_some(),
+        "{}",
+        da.log_text()
+    );
+    assert_eq!(stat(&db, "child_sas"), 1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = mon.kill();
+    let events = String::from_utf8_lossy(&mon.wait_with_output().unwrap().stdout).to_string();
+    assert!(events.contains("deleted: deleted by the peer"), "{events}");
+    assert!(events.contains("established"), "{events}");
+    let none = da.ikectl(&["terminate", "nosuch"]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no IKE SA matches \"nosuch\""));
     // reset sa sends DELETE; the peer forgets the SA too.
     assert_eq!(da.ikectl_ok(&["reset", "sa"]).trim(), "1 IKE SAs deleted");
     assert!(
@@ -45,4 +110,16 @@ fn two_daemons_establish_with_psk_and_agree() {
         "{}",
         db.log_text()
     );
+}
+
+fn show_sa_json(d: &Daemon) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(d.ikectl_ok(&["--json", "show", "sa"]).trim()).unwrap();
+    v["sas"].clone()
+}
+
+fn stat(d: &Daemon, key: &str) -> u64 {
+    let v: serde_json::Value =
+        serde_json::from_str(d.ikectl_ok(&["--json", "show", "stats"]).trim()).unwrap();
+    v["stats"][key].as_u64().unwrap()
 }

@@ -36,8 +36,8 @@ pub use error::{ConfigError, ErrorKind, Position};
 pub use id::{ID_KINDS, IdSpec};
 pub use lifetime::{CHILD_EXPIRE, CHILD_REKEY, IKE_EXPIRE, IKE_REKEY};
 pub use model::{
-    AuthSpec, ChildLifetime, Config, DosLimits, Endpoint, Fragmentation, Global, KernelBackend,
-    Lifetimes, LogLevel, Mode, Policy, SaLifetime, StartAction,
+    AuthSpec, ChildLifetime, Childless, Config, DosLimits, Endpoint, Fragmentation, Global,
+    KernelBackend, Lifetimes, LogLevel, Mode, Policy, SaLifetime, StartAction,
 };
 pub use proposal::{DEFAULT_ESP, DEFAULT_IKE};
 pub use scalar::{ByteSize, TimeSpan, format_duration};

@@ -116,6 +116,7 @@ pub(crate) fn build_policy(
         remote_ts,
         lifetime: build_lifetimes(p.lifetime, ctx)?,
         dpd: p.dpd.map_or(global.dpd, |d| d.0),
+        childless: p.childless.unwrap_or_default(),
     })
 }
 

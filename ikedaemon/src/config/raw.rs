@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::address::{IpValue, LocalAddress, RemoteAddress};
-use super::model::{KernelBackend, LogLevel, Mode, StartAction};
+use super::model::{Childless, KernelBackend, LogLevel, Mode, StartAction};
 use super::proposal::{EspProposal, IkeProposal};
 use super::scalar::{ByteSize, TimeSpan};
 use super::selector::TrafficSelector;
@@ -64,6 +64,7 @@ pub(crate) struct RawPolicy {
     pub(crate) remote_ts: Option<Spanned<Vec<Spanned<TrafficSelector>>>>,
     pub(crate) lifetime: Option<RawLifetimes>,
     pub(crate) dpd: Option<TimeSpan>,
+    pub(crate) childless: Option<Childless>,
 }
 
 /// `local:`.

@@ -8,6 +8,7 @@ mod certs;
 mod child;
 mod control;
 mod endpoint;
+mod kernel_none;
 mod negotiator;
 mod negotiator_engine;
 mod parent;

@@ -251,6 +251,25 @@ impl Negotiator {
                 s.fragments_reassembled = self.engine.fragments_reassembled();
                 Response::Stats(s)
             }
+            Request::Initiate(name) => match self.initiate_policy(name) {
+                Ok(line) => Response::Done(line),
+                Err(e) => Response::Error(e),
+            },
+            Request::Terminate(target) => {
+                let now = self.now();
+                let (n, out) = self.engine.terminate(target, now);
+                self.apply(out);
+                if n == 0 {
+                    Response::Error(format!(
+                        "no IKE SA matches \"{target}\" (give a policy name or an SPI as `ikectl show sa` prints it)"
+                    ))
+                } else {
+                    Response::Done(format!(
+                        "{n} IKE SA{} deleted",
+                        if n == 1 { "" } else { "s" }
+                    ))
+                }
+            }
             Request::Reset(ResetWhat::Sa | ResetWhat::All) => {
                 let now = self.now();
                 let (n, out) = self.engine.delete_all(now);

@@ -70,32 +70,58 @@ impl Negotiator {
 
     /// Starts the IKE SAs of the `active` policies.
     pub(super) fn initiate_active(&mut self) {
-        let ike_port = self
+        let active: Vec<String> = self
+            .specs
+            .iter()
+            .filter(|s| s.active && s.remote_addr.is_some())
+            .map(|s| s.name.clone())
+            .collect();
+        for name in active {
+            match self.initiate_policy(&name) {
+                Ok(line) => log_info!("{line}"),
+                Err(e) => log_error!("{e}"),
+            }
+        }
+    }
+
+    /// Starts an IKE SA for policy `name` (start-up, `ikectl initiate`).
+    pub(super) fn initiate_policy(&mut self, name: &str) -> Result<String, String> {
+        let spec =
+            self.specs.iter().find(|s| s.name == name).ok_or_else(|| {
+                format!("no policy \"{name}\" (`ikectl show policies` lists them)")
+            })?;
+        let remote = spec.remote_addr.ok_or_else(|| {
+            format!("policy \"{name}\": its remote address is not a single address to initiate to")
+        })?;
+        let local = spec.local_addr;
+        if let Some(sa) = self
+            .engine
+            .summaries()
+            .into_iter()
+            .find(|s| s.policy == name)
+        {
+            return Err(format!(
+                "policy \"{name}\" already has IKE SA {} ({}); `ikectl terminate {name}` first",
+                sa.spis, sa.state
+            ));
+        }
+        let port = self
             .sockets
             .iter()
             .find(|s| !s.info.natt)
-            .map(|s| s.info.local.port());
-        let active: Vec<(String, Option<IpAddr>, Option<IpAddr>)> = self
-            .specs
-            .iter()
-            .filter(|s| s.active)
-            .map(|s| (s.name.clone(), s.local_addr, s.remote_addr))
-            .collect();
-        for (name, local, remote) in active {
-            let (Some(remote), Some(port)) = (remote, ike_port) else {
-                continue;
-            };
-            let Some(local_ip) = local.or_else(|| source_address(remote)) else {
-                log_error!("policy \"{name}\": no route to {remote}");
-                continue;
-            };
-            log_info!("initiating policy \"{name}\" to {remote} from {local_ip}");
-            let now = self.now();
-            let out = self
-                .engine
-                .initiate(&name, SocketAddr::new(local_ip, port), now);
-            self.apply(out);
-        }
+            .map(|s| s.info.local.port())
+            .ok_or_else(|| "no IKE socket to initiate from".to_string())?;
+        let local_ip = local
+            .or_else(|| source_address(remote))
+            .ok_or_else(|| format!("policy \"{name}\": no route to {remote}"))?;
+        let now = self.now();
+        let out = self
+            .engine
+            .initiate(name, SocketAddr::new(local_ip, port), now);
+        self.apply(out);
+        Ok(format!(
+            "initiating policy \"{name}\" to {remote} from {local_ip}"
+        ))
     }
 
     /// Hands one IKE message (marker stripped) to the engine.
@@ -171,11 +197,18 @@ impl Negotiator {
         let line = match &ev {
             Event::IkeEstablished { line, .. } | Event::Failed { line, .. } => line.clone(),
             Event::IkeDeleted { sa, reason } => format!("IKE SA {sa:016x} deleted: {reason}"),
-            Event::ChildDeleted { sa, spi_in } => {
-                format!("IKE SA {sa:016x}: CHILD SA {spi_in:08x} deleted by the peer")
+            Event::ChildDeleted { sa, spi_in, reason } => {
+                if let Err(e) = self
+                    .channel
+                    .send(0, &FromNegotiator::ChildGone(*spi_in), &[])
+                {
+                    log_error!("cannot report a deleted CHILD SA to the parent: {e}");
+                }
+                format!("IKE SA {sa:016x}: CHILD SA {spi_in:08x} {reason}")
             }
             Event::ChildEstablished(k) => {
                 let c = ChildSummary {
+                    ike: k.ike,
                     policy: k.policy.clone(),
                     spi_in: k.spi_in,
                     spi_out: k.spi_out,
@@ -183,6 +216,7 @@ impl Negotiator {
                     local_ts: k.local_ts.clone(),
                     remote_ts: k.remote_ts.clone(),
                     udp_encap: k.udp_encap,
+                    transport: k.transport,
                 };
                 if let Err(e) = self.channel.send(0, &FromNegotiator::Child(c), &[]) {
                     log_error!("cannot report a CHILD SA to the parent: {e}");
@@ -203,6 +237,7 @@ impl Negotiator {
 
     /// `show sa`.
     pub(super) fn sa_infos(&self) -> Vec<SaInfo> {
+        let now = self.now();
         self.engine
             .summaries()
             .into_iter()
@@ -214,6 +249,9 @@ impl Negotiator {
                 algorithms: s.algorithms,
                 rekey_in: None,
                 expires_in: None,
+                peer_id: s.peer_id,
+                age_secs: now.saturating_sub(s.created).as_secs(),
+                children: Vec::new(),
             })
             .collect()
     }

@@ -64,6 +64,8 @@ pub(crate) struct Parent {
     pub(crate) custody: super::secrets::Custody,
     /// Signal pipes, installed before the children start.
     pub(crate) signals: Option<super::signals::Signals>,
+    /// The CHILD SAs, recorded by the `kernel: none` backend.
+    pub(crate) children: super::kernel_none::RecordedChildren,
 }
 
 /// The verbosity: the configured level raised by `-v`.
@@ -292,6 +294,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         started: Instant::now(),
         custody: super::secrets::Custody::with_credentials(creds),
         signals: Some(signals),
+        children: Default::default(),
     })
 }
 

@@ -129,7 +129,12 @@ impl Parent {
                     let resp = match resp {
                         Response::Stats(s) => {
                             self.stats.uptime_secs = self.uptime();
+                            self.stats.child_sas = self.children.len() as u64;
                             Response::Stats(merge_stats(s, &self.stats))
+                        }
+                        Response::Sas(mut sas) => {
+                            self.children.attach(&mut sas);
+                            Response::Sas(sas)
                         }
                         other => other,
                     };
@@ -163,7 +168,12 @@ impl Parent {
                             ""
                         }
                     );
-                    self.stats.child_sas += 1;
+                    self.children.install(c);
+                }
+                FromNegotiator::ChildGone(spi_in) => {
+                    if self.children.remove(spi_in) {
+                        log_verbose!("CHILD SA {spi_in:08x} removed (kernel backend none)");
+                    }
                 }
             }
         }
@@ -281,7 +291,9 @@ impl Parent {
                 ));
                 return;
             }
-            Request::ShowSa | Request::ShowStats => return,
+            Request::ShowSa | Request::ShowStats | Request::Initiate(_) | Request::Terminate(_) => {
+                return;
+            }
         };
         self.reply(peer, resp);
     }

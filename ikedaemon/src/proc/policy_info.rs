@@ -95,6 +95,7 @@ pub(crate) fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> P
         cert: c.map(|c| c.cert_der.clone()),
         ca_hashes: c.map(|c| c.ca_hashes.clone()).unwrap_or_default(),
         dpd_secs: p.dpd.as_secs(),
+        childless: p.childless,
     }
 }
 

@@ -160,6 +160,37 @@ impl Charon {
         )
     }
 
+    /// `swanctl --initiate --child NAME` that may fail: (success, output).
+    pub fn try_initiate_child(&self, name: &str) -> (bool, String) {
+        let out = Command::new(script("peer-strongswan"))
+            .args(["initiate", "--child", name, "--timeout", "15", "--ns"])
+            .args([&self.ns, "--dir", &self.d()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+
+    /// `swanctl --initiate --ike NAME` (no CHILD SA if the connection is
+    /// `childless = force`).
+    pub fn initiate_ike(&self, name: &str) -> String {
+        harness(
+            "peer-strongswan",
+            &[
+                "initiate",
+                "--ike",
+                name,
+                "--timeout",
+                "15",
+                "--ns",
+                &self.ns,
+                "--dir",
+                &self.d(),
+            ],
+        )
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("charon.log")).unwrap_or_default()
     }

@@ -16,6 +16,7 @@ use super::endpoint::Engine;
 use super::io::{ChildSaKeys, Datagram, Event, Now, Outputs, ParentRequest, SaId};
 use super::sa::{IkeSa, Role, State};
 use super::ts;
+use crate::config::Childless;
 
 /// The octets one side signs: its IKE_SA_INIT message, the other side's
 /// nonce, prf(SK_p, ID body) (§2.15).
@@ -60,6 +61,17 @@ impl Engine {
         let Some(policy) = self.policies.iter().find(|p| p.name == sa.policy) else {
             return;
         };
+        if policy.childless == Childless::Force && !sa.peer_childless {
+            let line = format!(
+                "{}: policy \"{}\" has childless: force, but the peer did not announce \
+                 CHILDLESS_IKEV2_SUPPORTED (RFC 6023)",
+                sa.tag(),
+                sa.policy
+            );
+            out.events.push(Event::Failed { sa: id, line });
+            self.remove(id, "the peer does not support childless IKE SAs", out);
+            return;
+        }
         let my_id = policy.our_id(sa.local.ip());
         let Some(oct) = octets(sa, true, &my_id) else {
             return;
@@ -112,11 +124,19 @@ impl Engine {
             return;
         };
         let (l, r) = (sa.local.ip(), sa.remote.ip());
+        // RFC 6023: no CHILD SA in IKE_AUTH (`childless: prefer` when the
+        // peer supports it, `force` always; start_auth checked support).
+        let childless = match policy.childless {
+            Childless::Force => true,
+            Childless::Prefer => sa.peer_childless,
+            Childless::Allow | Childless::Never => false,
+        };
         let tsi: Vec<TsRange> = policy.local_ts.iter().map(|t| t.resolve(l)).collect();
         let tsr: Vec<TsRange> = policy.remote_ts.iter().map(|t| t.resolve(r)).collect();
         let proposals: Vec<_> = policy
             .esp
             .iter()
+            .filter(|_| !childless)
             .enumerate()
             .map(|(i, c)| {
                 c.to_wire(
@@ -153,14 +173,16 @@ impl Engine {
                 NotifyType::INITIAL_CONTACT,
             )));
         }
-        if policy.transport {
-            inner.push(Payload::Notify(NotifyPayload::flag(
-                NotifyType::USE_TRANSPORT_MODE,
-            )));
+        if !childless {
+            if policy.transport {
+                inner.push(Payload::Notify(NotifyPayload::flag(
+                    NotifyType::USE_TRANSPORT_MODE,
+                )));
+            }
+            inner.push(Payload::Sa(SaPayload { proposals }));
+            inner.push(Payload::TsI(ts::payload(&tsi)));
+            inner.push(Payload::TsR(ts::payload(&tsr)));
         }
-        inner.push(Payload::Sa(SaPayload { proposals }));
-        inner.push(Payload::TsI(ts::payload(&tsi)));
-        inner.push(Payload::TsR(ts::payload(&tsr)));
         let bytes = match sa.seal(ExchangeType::IKE_AUTH, false, 1, &inner, self.rng.as_mut()) {
             Ok(b) => b,
             Err(e) => {
@@ -320,6 +342,18 @@ impl Engine {
             return;
         };
         sa.policy = policy.name.clone();
+        let childless = !m.payloads.iter().any(|p| matches!(p, Payload::Sa(_)));
+        if childless && policy.childless == Childless::Never {
+            let line = format!(
+                "{}: INVALID_SYNTAX: the peer asked for an IKE SA without a CHILD SA (RFC 6023), \
+                 policy \"{}\" has childless: never",
+                sa.tag(),
+                policy.name
+            );
+            out.events.push(Event::Failed { sa: id, line });
+            self.refuse_auth(id, outer.header.message_id, NotifyType::INVALID_SYNTAX, out);
+            return;
+        }
         let my_id = policy.our_id(sa.local.ip());
         self.guard.closed(id);
         let Some(sa) = self.sas.get_mut(&id) else {
@@ -348,9 +382,13 @@ impl Engine {
 
     /// Responder: AUTHENTICATION_FAILED, then forget the SA.
     fn fail_auth(&mut self, id: SaId, message_id: u32, out: &mut Outputs) {
-        let inner = vec![Payload::Notify(NotifyPayload::flag(
-            NotifyType::AUTHENTICATION_FAILED,
-        ))];
+        self.refuse_auth(id, message_id, NotifyType::AUTHENTICATION_FAILED, out);
+    }
+
+    /// Responder: an IKE_AUTH answer with only the error `kind`, then
+    /// forget the SA.
+    fn refuse_auth(&mut self, id: SaId, message_id: u32, kind: NotifyType, out: &mut Outputs) {
+        let inner = vec![Payload::Notify(NotifyPayload::flag(kind))];
         let rng = self.rng.as_mut();
         let bytes = self.sas.get(&id).and_then(|sa| {
             sa.seal(ExchangeType::IKE_AUTH, true, message_id, &inner, rng)
@@ -359,7 +397,12 @@ impl Engine {
         if let Some(b) = bytes {
             self.respond(id, message_id, b, out);
         }
-        self.remove(id, "authentication failed", out);
+        let why = if kind == NotifyType::AUTHENTICATION_FAILED {
+            "authentication failed".to_string()
+        } else {
+            format!("IKE_AUTH refused: {kind:?}")
+        };
+        self.remove(id, &why, out);
     }
 
     /// Both roles: the parent's verdict on the peer (and, for the
@@ -618,6 +661,7 @@ impl Engine {
             Role::Responder => (i_to_r, r_to_i),
         };
         Some(ChildSaKeys {
+            ike: id,
             policy: sa.policy.clone(),
             spi_in,
             spi_out,
@@ -740,10 +784,16 @@ impl Engine {
             sa.peer_id = peer_id;
         }
         let Some(sa) = self.sas.get(&id) else { return };
+        let childless = sa.child.proposals.is_empty();
         out.events.push(Event::IkeEstablished {
             sa: id,
             line: format!(
-                "{tag}: IKE SA established, policy \"{}\", {}",
+                "{tag}: IKE SA established{}, policy \"{}\", {}",
+                if childless {
+                    " without a CHILD SA (RFC 6023)"
+                } else {
+                    ""
+                },
                 sa.policy,
                 sa.chosen
                     .as_ref()
@@ -751,6 +801,12 @@ impl Engine {
                     .unwrap_or_default()
             ),
         });
+        if childless {
+            if let Some(sa) = self.sas.get_mut(&id) {
+                sa.established(now);
+            }
+            return;
+        }
         // The CHILD SA, or why the responder refused it.
         let answer = find(&m, |p| match p {
             Payload::Sa(s) => Some(s.proposals.clone()),
@@ -787,6 +843,9 @@ impl Engine {
                     sa: id,
                     line: format!("{tag}: {}", child_line(&keys)),
                 });
+                if let Some(sa) = self.sas.get_mut(&id) {
+                    sa.children.push((keys.spi_in, keys.spi_out));
+                }
                 out.events.push(Event::ChildEstablished(keys));
             }
             Err(why) => out.events.push(Event::Failed {

@@ -63,6 +63,10 @@ pub struct SaSummary {
     pub state: String,
     /// Negotiated IKE algorithms.
     pub algorithms: String,
+    /// The peer's authenticated identity, printed (empty before).
+    pub peer_id: String,
+    /// When the SA was created.
+    pub created: Now,
 }
 
 /// The engine.
@@ -247,6 +251,12 @@ impl Engine {
                     .as_ref()
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
+                peer_id: sa
+                    .peer_id
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+                created: sa.created,
             })
             .collect();
         v.sort_by(|a, b| a.spis.cmp(&b.spis));
@@ -274,6 +284,14 @@ impl Engine {
         if let Some(sa) = self.sas.remove(&id) {
             if sa.role == Role::Responder {
                 self.by_initiator.remove(&(sa.spi_i, sa.remote));
+            }
+            // The CHILD SAs go with it (RFC 7296 §1.4.1).
+            for (spi_in, _) in &sa.children {
+                out.events.push(Event::ChildDeleted {
+                    sa: id,
+                    spi_in: *spi_in,
+                    reason: "deleted with its IKE SA",
+                });
             }
             out.events.push(Event::IkeDeleted {
                 sa: id,

@@ -6,7 +6,7 @@ use crate::ike::wire::{DeletePayload, ExchangeType, Payload, ProtocolId};
 
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
-use super::sa::State;
+use super::sa::{IkeSa, State};
 
 /// NAT keepalive interval (RFC 3948 §4 suggests 20 seconds).
 pub(super) const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(20);
@@ -47,6 +47,7 @@ impl Engine {
                     out.events.push(Event::ChildDeleted {
                         sa: id,
                         spi_in: *spi,
+                        reason: "deleted by the peer",
                     });
                 }
                 if !ours.is_empty() {
@@ -96,8 +97,39 @@ impl Engine {
     /// forgets the SA (the peer's answer, if any, finds nothing). Returns
     /// how many.
     pub fn delete_all(&mut self, now: Now) -> (usize, Outputs) {
+        let r = self.delete_where(now, |_| true);
+        self.by_initiator.clear();
+        r
+    }
+
+    /// Deletes the IKE SAs of policy `target`, or the one with `target`
+    /// as either SPI (hex, as `show sa` prints it, or both halves
+    /// `spi_i:spi_r`). Returns how many.
+    pub fn terminate(&mut self, target: &str, now: Now) -> (usize, Outputs) {
+        let spi = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+        let (a, b) = match target.split_once(':') {
+            Some((i, r)) => (spi(i), spi(r)),
+            None => (spi(target), None),
+        };
+        let target = target.to_string();
+        self.delete_where(now, move |sa| {
+            sa.policy == target
+                || match (a, b) {
+                    (Some(i), Some(r)) => sa.spi_i == i && sa.spi_r == r,
+                    (Some(x), None) => x != 0 && (sa.spi_i == x || sa.spi_r == x),
+                    _ => false,
+                }
+        })
+    }
+
+    fn delete_where(&mut self, now: Now, pick: impl Fn(&IkeSa) -> bool) -> (usize, Outputs) {
         let mut out = Outputs::default();
-        let ids: Vec<SaId> = self.sas.keys().copied().collect();
+        let ids: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| pick(sa))
+            .map(|(id, _)| *id)
+            .collect();
         let mut n = 0;
         for id in ids {
             let Some(sa) = self.sas.get(&id) else {
@@ -120,7 +152,6 @@ impl Engine {
             self.remove(id, "deleted by request", &mut out);
             n += 1;
         }
-        self.by_initiator.clear();
         (n, out)
     }
 }
@@ -145,14 +176,6 @@ impl Engine {
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
-            for (spi_in, _) in self
-                .sas
-                .get(&id)
-                .map(|sa| sa.children.clone())
-                .unwrap_or_default()
-            {
-                out.events.push(Event::ChildDeleted { sa: id, spi_in });
-            }
             self.remove(id, "replaced: the peer sent INITIAL_CONTACT", out);
         }
     }

@@ -16,6 +16,7 @@ use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
 use super::natd;
 use super::sa::{ChildOffer, IkeSa, Role, State};
+use crate::config::Childless;
 
 /// RFC 7427 hash algorithms we verify: SHA2-256/384/512 and Identity.
 const OUR_HASHES: [u16; 4] = [2, 3, 4, 5];
@@ -137,8 +138,10 @@ impl Engine {
             reassembly: None,
             fragments_reassembled: 0,
             last_heard: now,
+            created: now,
             peer_id: None,
             behind_nat: false,
+            peer_childless: false,
             keepalive_at: None,
         };
         self.sas.insert(spi_i, sa);
@@ -200,10 +203,12 @@ impl Engine {
                 NotifyData::Empty,
             ));
         }
-        payloads.push(notify(
-            NotifyType::CHILDLESS_IKEV2_SUPPORTED,
-            NotifyData::Empty,
-        ));
+        if policy.childless != Childless::Never {
+            payloads.push(notify(
+                NotifyType::CHILDLESS_IKEV2_SUPPORTED,
+                NotifyData::Empty,
+            ));
+        }
         payloads.push(notify(
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
@@ -430,8 +435,10 @@ impl Engine {
             reassembly: None,
             fragments_reassembled: 0,
             last_heard: now,
+            created: now,
             peer_id: None,
             behind_nat,
+            peer_childless: m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some(),
             keepalive_at: None,
         };
         let mut payloads = vec![
@@ -467,10 +474,15 @@ impl Engine {
             ));
             sa.frag_size = self.cfg.fragment_size;
         }
-        payloads.push(notify(
-            NotifyType::CHILDLESS_IKEV2_SUPPORTED,
-            NotifyData::Empty,
-        ));
+        let never = self
+            .policy(&sa.policy)
+            .is_some_and(|p| p.childless == Childless::Never);
+        if !never {
+            payloads.push(notify(
+                NotifyType::CHILDLESS_IKEV2_SUPPORTED,
+                NotifyData::Empty,
+            ));
+        }
         payloads.push(notify(
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
@@ -617,6 +629,7 @@ impl Engine {
         sa.nr = nr;
         sa.init_peers = d.bytes.clone();
         sa.peer_hashes = peer_hashes(&m);
+        sa.peer_childless = m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some();
         if m.notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
             .is_some()
         {

@@ -99,6 +99,8 @@ pub enum ParentAnswer {
 /// Keys and parameters of an established CHILD SA, for the kernel.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ChildSaKeys {
+    /// The IKE SA it belongs to.
+    pub ike: SaId,
     /// Policy name.
     pub policy: String,
     /// Our inbound SPI.
@@ -152,12 +154,14 @@ pub enum Event {
         /// The line.
         line: String,
     },
-    /// A CHILD SA is gone (deleted by the peer).
+    /// A CHILD SA is gone (deleted by the peer, or with its IKE SA).
     ChildDeleted {
         /// The IKE SA.
         sa: SaId,
         /// Our inbound SPI.
         spi_in: u32,
+        /// Why, for the log: `deleted by the peer`, ...
+        reason: &'static str,
     },
     /// An IKE SA is gone.
     IkeDeleted {

@@ -134,6 +134,8 @@ pub struct EnginePolicy {
     /// Liveness check after this long without hearing from the peer
     /// (RFC 7296 §2.4); `None`: off.
     pub dpd: Option<std::time::Duration>,
+    /// IKE SAs without a CHILD SA (RFC 6023).
+    pub childless: crate::config::Childless,
 }
 
 impl EnginePolicy {

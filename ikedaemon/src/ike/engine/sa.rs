@@ -112,8 +112,12 @@ pub(crate) struct IkeSa {
     pub(crate) fragments_reassembled: u64,
     /// When an authenticated message last came from the peer (DPD).
     pub(crate) last_heard: Now,
+    /// When the SA was created.
+    pub(crate) created: Now,
     /// The peer's authenticated identity.
     pub(crate) peer_id: Option<crate::ike::wire::Identification>,
+    /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
+    pub(crate) peer_childless: bool,
     /// Our address is translated: we keep the NAT mapping open.
     pub(crate) behind_nat: bool,
     /// When the next NAT keepalive is due.
