@@ -50,66 +50,70 @@ enum Auth {
 }
 
 fn answer(auth: &Auth, r: ParentRequest) -> ParentAnswer {
-    let mac = |prf: u16, o: &[u8]| AuthPayload {
-        method: AuthMethod::SHARED_KEY_MIC,
-        data: psk_auth(PrfAlg::from_id(prf).unwrap(), b"bench psk", o)
-            .unwrap()
-            .to_vec(),
-    };
-    let sig = |k: &PrivateKey, o: &[u8]| {
-        let s = choose_scheme(k, &[HashAlg::Sha256], RsaPadding::Pkcs1v15).unwrap();
-        AuthPayload {
-            method: AuthMethod(s.auth_method()),
-            data: sign(s, k, o).unwrap(),
-        }
-    };
-    match (auth, r) {
-        (
-            Auth::Psk,
-            ParentRequest::Sign {
-                sa, octets, prf, ..
-            },
-        ) => ParentAnswer::Signed {
-            sa,
-            auth: Ok(mac(prf, &octets)),
+    static NEXT_SPI: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0x100);
+    let next_spi = || NEXT_SPI.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let make = |prf: u16, o: &[u8]| match auth {
+        Auth::Psk => AuthPayload {
+            method: AuthMethod::SHARED_KEY_MIC,
+            data: psk_auth(PrfAlg::from_id(prf).unwrap(), b"bench psk", o)
+                .unwrap()
+                .to_vec(),
         },
-        (Auth::Ecdsa { mine, .. }, ParentRequest::Sign { sa, octets, .. }) => {
-            ParentAnswer::Signed {
-                sa,
-                auth: Ok(sig(mine, &octets)),
+        Auth::Ecdsa { mine, .. } => {
+            let s = choose_scheme(mine, &[HashAlg::Sha256], RsaPadding::Pkcs1v15).unwrap();
+            AuthPayload {
+                method: AuthMethod(s.auth_method()),
+                data: sign(s, mine, o).unwrap(),
             }
         }
-        (
-            Auth::Psk,
-            ParentRequest::Authenticate {
-                sa,
-                octets,
-                auth,
-                sign,
-                prf,
-                ..
-            },
-        ) => ParentAnswer::Authenticated {
+    };
+    match r {
+        ParentRequest::Sign {
             sa,
-            verdict: psk_verify(PrfAlg::from_id(prf).unwrap(), b"bench psk", &octets, &auth)
+            request,
+            reserve_spi,
+            octets,
+            prf,
+            ..
+        } => ParentAnswer::Signed {
+            sa,
+            request,
+            auth: Ok(make(prf, &octets)),
+            spi_in: reserve_spi.then(|| Ok(next_spi())),
+        },
+        ParentRequest::Authenticate {
+            sa,
+            request,
+            octets,
+            auth: theirs,
+            sign: ours,
+            method,
+            prf,
+            child,
+            ..
+        } => {
+            let verdict = match auth {
+                Auth::Psk => psk_verify(
+                    PrfAlg::from_id(prf).unwrap(),
+                    b"bench psk",
+                    &octets,
+                    &theirs,
+                )
                 .map_err(|e| e.to_string()),
-            auth: sign.map(|o| Ok(mac(prf, &o))),
-        },
-        (
-            Auth::Ecdsa { mine, peer },
-            ParentRequest::Authenticate {
+                Auth::Ecdsa { peer, .. } => {
+                    verify(method.0, &theirs, peer, &octets).map_err(|e| e.to_string())
+                }
+            };
+            ParentAnswer::Authenticated {
                 sa,
-                octets,
-                auth,
-                sign: s,
-                method,
-                ..
-            },
-        ) => ParentAnswer::Authenticated {
-            sa,
-            verdict: verify(method.0, &auth, peer, &octets).map_err(|e| e.to_string()),
-            auth: s.map(|o| Ok(sig(mine, &o))),
-        },
+                request,
+                auth: ours.map(|o| Ok(make(prf, &o))),
+                child: child
+                    .filter(|_| verdict.is_ok())
+                    .map(|c| Ok(if c.spi_in == 0 { next_spi() } else { c.spi_in })),
+                verdict,
+            }
+        }
     }
 }
 

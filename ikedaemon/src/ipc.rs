@@ -184,8 +184,6 @@ privsep::ipc_enum! {
         Event(Event) = 3,
         /// Sign or verify an AUTH payload with the policy's secret.
         Parent(ParentRequest) = 4,
-        /// A CHILD SA is negotiated (the kernel backend installs it).
-        Child(ChildSummary) = 5,
         /// A CHILD SA is gone (deleted by either side, or with its IKE SA):
         /// the kernel backend removes it. Our inbound SPI names it.
         ChildGone(u32) = 6,

@@ -12,7 +12,7 @@ use super::negotiator::Negotiator;
 use super::udp;
 use crate::control_proto::{self, SaInfo};
 use crate::ike::engine::{Datagram, EngineConfig, Event, Now, Outputs};
-use crate::ipc::{ChildSummary, FromNegotiator, PolicySpec};
+use crate::ipc::{FromNegotiator, PolicySpec};
 use crate::{log_error, log_info};
 
 impl Negotiator {
@@ -206,23 +206,9 @@ impl Negotiator {
                 }
                 format!("IKE SA {sa:016x}: CHILD SA {spi_in:08x} {reason}")
             }
-            Event::ChildEstablished(k) => {
-                let c = ChildSummary {
-                    ike: k.ike,
-                    policy: k.policy.clone(),
-                    spi_in: k.spi_in,
-                    spi_out: k.spi_out,
-                    algorithms: k.algorithms.clone(),
-                    local_ts: k.local_ts.clone(),
-                    remote_ts: k.remote_ts.clone(),
-                    udp_encap: k.udp_encap,
-                    transport: k.transport,
-                };
-                if let Err(e) = self.channel.send(0, &FromNegotiator::Child(c), &[]) {
-                    log_error!("cannot report a CHILD SA to the parent: {e}");
-                }
-                return;
-            }
+            // The parent installed it with the verdict; the engine's
+            // IkeEstablished line names it.
+            Event::ChildEstablished(_) => return,
         };
         log_info!("{line}");
         let ev = control_proto::Event {

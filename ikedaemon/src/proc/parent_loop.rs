@@ -12,6 +12,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::child::next_message;
 use super::parent::{Parent, level_for, socket_access};
 use crate::control_proto::{Event, LogMode, Request, ResetWhat, Response};
+use crate::ike::engine::{ParentAnswer, ParentRequest};
 use crate::ipc::{
     FromControl, FromNegotiator, ToControl, ToNegotiator, for_negotiator, merge_stats,
 };
@@ -144,7 +145,7 @@ impl Parent {
                     let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
                 }
                 FromNegotiator::Parent(req) => {
-                    let answer = self.custody.answer(&self.config, req);
+                    let answer = self.answer(req);
                     if let Err(e) =
                         self.negotiator
                             .channel
@@ -153,23 +154,6 @@ impl Parent {
                         log_error!("cannot answer the negotiator: {e}");
                     }
                 }
-                FromNegotiator::Child(c) => {
-                    log_info!(
-                        "CHILD SA {} {:08x}/{:08x} {} {} === {}{}: kernel backend none, not installed",
-                        c.policy,
-                        c.spi_in,
-                        c.spi_out,
-                        c.algorithms,
-                        c.local_ts.join(","),
-                        c.remote_ts.join(","),
-                        if c.udp_encap {
-                            " (UDP-encapsulated)"
-                        } else {
-                            ""
-                        }
-                    );
-                    self.children.install(c);
-                }
                 FromNegotiator::ChildGone(spi_in) => {
                     if self.children.remove(spi_in) {
                         log_verbose!("CHILD SA {spi_in:08x} removed (kernel backend none)");
@@ -177,6 +161,41 @@ impl Parent {
                 }
             }
         }
+    }
+
+    /// The negotiator's request: the secret part goes to key custody; the
+    /// kernel part (an inbound SPI reserved, the CHILD SA installed once
+    /// the peer is authenticated and our AUTH made) to the kernel backend.
+    fn answer(&mut self, mut req: ParentRequest) -> ParentAnswer {
+        let child = match &mut req {
+            ParentRequest::Authenticate { child, .. } => child.take(),
+            ParentRequest::Sign { .. } => None,
+        };
+        let reserve = matches!(
+            req,
+            ParentRequest::Sign {
+                reserve_spi: true,
+                ..
+            }
+        );
+        let mut answer = self.custody.answer(&self.config, req);
+        match &mut answer {
+            ParentAnswer::Signed { spi_in, auth, .. } if reserve && auth.is_ok() => {
+                *spi_in = Some(self.children.reserve());
+            }
+            ParentAnswer::Authenticated {
+                verdict: Ok(()),
+                auth,
+                child: slot,
+                ..
+            } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
+                if let Some(keys) = child {
+                    *slot = Some(self.children.install(*keys));
+                }
+            }
+            _ => {}
+        }
+        answer
     }
 
     fn on_control(&mut self) -> Step {

@@ -96,18 +96,26 @@ impl Custody {
         match req {
             ParentRequest::Sign {
                 sa,
+                request,
                 policy,
                 octets,
                 prf,
                 peer_hashes,
+                ..
             } => {
                 let auth = self
                     .allow(sa)
                     .and_then(|()| self.make_auth(config, &policy, prf, &peer_hashes, &octets));
-                ParentAnswer::Signed { sa, auth }
+                ParentAnswer::Signed {
+                    sa,
+                    request,
+                    auth,
+                    spi_in: None,
+                }
             }
             ParentRequest::Authenticate {
                 sa,
+                request,
                 policy,
                 peer_id,
                 method,
@@ -117,6 +125,7 @@ impl Custody {
                 sign: sign_octets,
                 peer_hashes,
                 prf,
+                ..
             } => {
                 let verdict = match config.policy(&policy).map(|p| &p.auth) {
                     None => Err(format!("no policy \"{policy}\"")),
@@ -146,7 +155,13 @@ impl Custody {
                     self.allow(sa)
                         .and_then(|()| self.make_auth(config, &policy, prf, &peer_hashes, &o))
                 });
-                ParentAnswer::Authenticated { sa, verdict, auth }
+                ParentAnswer::Authenticated {
+                    sa,
+                    request,
+                    verdict,
+                    auth,
+                    child: None,
+                }
             }
         }
     }

@@ -1,17 +1,17 @@
 //! IKE_AUTH (RFC 7296 §1.2, §2.15) for both roles, with the parent doing
 //! the secret part (key custody): the initiator asks it to sign, sends,
 //! and asks it to verify the answer; the responder asks for the verdict on
-//! the peer and for its own AUTH in one request. Also the first CHILD SA:
-//! ESP proposal, traffic-selector narrowing (§2.9), KEYMAT (§2.17).
+//! the peer, its own AUTH and the CHILD SA's install in one request (the
+//! CHILD SA itself is child.rs). Every request carries an id; an answer
+//! with another id than the SA's outstanding one is stale and dropped.
 
 use crate::ike::crypto::auth_octets::signed_octets;
-use crate::ike::crypto::keys::child_keymat;
-use crate::ike::proposal::{Selected, accept_answer, select};
 use crate::ike::wire::{
     AuthPayload, CertEncoding, CertPayload, CertReqPayload, ExchangeType, Identification, Message,
     NotifyPayload, NotifyType, Payload, SaPayload, TsRange,
 };
 
+use super::child::ChildPlan;
 use super::endpoint::Engine;
 use super::io::{ChildSaKeys, Datagram, Event, Now, Outputs, ParentRequest, SaId};
 use super::sa::{IkeSa, Role, State};
@@ -52,6 +52,23 @@ fn child_line(keys: &ChildSaKeys) -> String {
     )
 }
 
+/// The parent's answer to `Authenticate`: the verdict on the peer, our
+/// AUTH when asked, the CHILD SA's install result.
+type ParentVerdict = (
+    Result<(), String>,
+    Option<Result<AuthPayload, String>>,
+    Option<Result<u32, String>>,
+);
+
+/// Whether we set up the IKE SA without a CHILD SA (RFC 6023).
+fn wants_childless(policy: Childless, peer_supports: bool) -> bool {
+    match policy {
+        Childless::Force => true,
+        Childless::Prefer => peer_supports,
+        Childless::Allow | Childless::Never => false,
+    }
+}
+
 impl Engine {
     /// Initiator: keys are ready; ask the parent to sign our AUTH.
     pub(super) fn start_auth(&mut self, id: SaId, _now: Now, out: &mut Outputs) {
@@ -77,8 +94,14 @@ impl Engine {
             return;
         };
         sa.state = State::AwaitOwnAuth;
+        let reserve_spi = !wants_childless(policy.childless, sa.peer_childless);
+        let request = self.next_request;
+        self.next_request += 1;
+        sa.parent_request = Some(request);
         out.parent.push(ParentRequest::Sign {
             sa: id,
+            request,
+            reserve_spi,
             policy: sa.policy.clone(),
             octets: oct,
             peer_hashes: sa.peer_hashes.clone(),
@@ -91,6 +114,7 @@ impl Engine {
         &mut self,
         id: SaId,
         auth: Result<AuthPayload, String>,
+        spi_in: Option<Result<u32, String>>,
         now: Now,
         out: &mut Outputs,
     ) {
@@ -98,9 +122,20 @@ impl Engine {
         if !matches!(sa.state, State::AwaitOwnAuth) {
             return;
         }
-        let auth = match auth {
-            Ok(a) => a,
-            Err(e) => {
+        let Some(policy) = self.policy(&sa.policy).cloned() else {
+            return;
+        };
+        // RFC 6023: no CHILD SA in IKE_AUTH (`childless: prefer` when the
+        // peer supports it, `force` always; start_auth checked support).
+        let childless = wants_childless(policy.childless, sa.peer_childless);
+        let spi_in = match spi_in {
+            _ if childless => Ok(0),
+            Some(r) => r,
+            None => Err("the parent reserved no inbound SPI".to_string()),
+        };
+        let (auth, spi_in) = match (auth, spi_in) {
+            (Ok(a), Ok(spi)) => (a, spi),
+            (Err(e), _) => {
                 out.events.push(Event::Failed {
                     sa: id,
                     line: format!("{}: cannot make our AUTH: {e}", sa.tag()),
@@ -108,12 +143,15 @@ impl Engine {
                 self.remove(id, "no AUTH", out);
                 return;
             }
+            (_, Err(e)) => {
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!("{}: no inbound SPI for the CHILD SA: {e}", sa.tag()),
+                });
+                self.remove(id, "no inbound SPI", out);
+                return;
+            }
         };
-        let Some(policy) = self.policy(&sa.policy).cloned() else {
-            return;
-        };
-        let spi_in =
-            u32::from_be_bytes(self.rng.bytes(4).try_into().unwrap_or([1, 0, 0, 0])) | 0x100;
         let remote_ip = self.sas.get(&id).map(|sa| sa.remote.ip());
         let first_contact = !self.sas.iter().any(|(other, sa)| {
             *other != id
@@ -124,13 +162,6 @@ impl Engine {
             return;
         };
         let (l, r) = (sa.local.ip(), sa.remote.ip());
-        // RFC 6023: no CHILD SA in IKE_AUTH (`childless: prefer` when the
-        // peer supports it, `force` always; start_auth checked support).
-        let childless = match policy.childless {
-            Childless::Force => true,
-            Childless::Prefer => sa.peer_childless,
-            Childless::Allow | Childless::Never => false,
-        };
         let tsi: Vec<TsRange> = policy.local_ts.iter().map(|t| t.resolve(l)).collect();
         let tsr: Vec<TsRange> = policy.remote_ts.iter().map(|t| t.resolve(r)).collect();
         let proposals: Vec<_> = policy
@@ -355,7 +386,24 @@ impl Engine {
             return;
         }
         let my_id = policy.our_id(sa.local.ip());
+        let outstanding = self
+            .sas
+            .values()
+            .filter(|o| o.parent_request.is_some() && o.remote.ip() == remote_ip)
+            .count();
+        if outstanding >= self.cfg.max_parent_requests_per_peer {
+            // The peer retransmits; by then the parent may have caught up.
+            crate::log_verbose!(
+                "ike {id:016x}: IKE_AUTH from {remote_ip} dropped: {outstanding} requests \
+                 of this peer already wait for the parent"
+            );
+            return;
+        }
         self.guard.closed(id);
+        // The CHILD SA is planned now, so that the parent installs it in
+        // the same round trip as the verdict (RFC 6023: none if the peer
+        // asked for none).
+        let plan = (!childless).then(|| self.responder_child(id, &m, &policy));
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -365,9 +413,18 @@ impl Engine {
         };
         let peer_hashes = sa.peer_hashes.clone();
         let prf = sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id());
-        sa.state = State::AwaitAuthenticate(Box::new(m));
+        let child = plan
+            .as_ref()
+            .and_then(|p| p.as_ref().ok())
+            .map(|p| Box::new(p.keys.clone()));
+        sa.state = State::AwaitAuthenticate(Box::new((m, plan)));
+        let request = self.next_request;
+        self.next_request += 1;
+        sa.parent_request = Some(request);
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
+            request,
+            child,
             policy: policy.name.clone(),
             peer_id: idi,
             method: auth.method,
@@ -412,6 +469,7 @@ impl Engine {
         id: SaId,
         verdict: Result<(), String>,
         auth: Option<Result<AuthPayload, String>>,
+        installed: Option<Result<u32, String>>,
         now: Now,
         out: &mut Outputs,
     ) {
@@ -420,8 +478,14 @@ impl Engine {
         };
         let state = std::mem::replace(&mut sa.state, State::Established);
         match state {
-            State::AwaitAuthenticate(m) => self.responder_finish(id, *m, verdict, auth, now, out),
-            State::AwaitPeerVerdict(m) => self.initiator_finish(id, *m, verdict, now, out),
+            State::AwaitAuthenticate(b) => {
+                let (m, plan) = *b;
+                self.responder_finish(id, m, plan, (verdict, auth, installed), now, out)
+            }
+            State::AwaitPeerVerdict(b) => {
+                let (m, child) = *b;
+                self.initiator_finish(id, m, child, verdict, installed, now, out)
+            }
             other => sa.state = other,
         }
     }
@@ -430,11 +494,12 @@ impl Engine {
         &mut self,
         id: SaId,
         m: Message,
-        verdict: Result<(), String>,
-        auth: Option<Result<AuthPayload, String>>,
+        plan: Option<Result<ChildPlan, (NotifyType, String)>>,
+        answer: ParentVerdict,
         now: Now,
         out: &mut Outputs,
     ) {
+        let (verdict, auth, installed) = answer;
         let mid = m.header.message_id;
         let Some(sa) = self.sas.get(&id) else { return };
         let tag = sa.tag();
@@ -489,13 +554,26 @@ impl Engine {
             }));
         }
         inner.push(Payload::Auth(our_auth));
-        // RFC 6023: no SA payload is a childless IKE_AUTH (we announced
-        // CHILDLESS_IKEV2_SUPPORTED): the IKE SA alone, no notify.
-        let childless = !m.payloads.iter().any(|p| matches!(p, Payload::Sa(_)));
-        let child = if childless {
-            Err((NotifyType(0), String::new()))
-        } else {
-            self.responder_child(id, &m, &policy)
+        // RFC 6023: no plan is a childless IKE_AUTH (we announced
+        // CHILDLESS_IKEV2_SUPPORTED): the IKE SA alone, no notify. A CHILD
+        // SA the kernel refused is answered as NO_PROPOSAL_CHOSEN.
+        let childless = plan.is_none();
+        let child = match (plan, installed) {
+            (None, _) => Err((NotifyType(0), String::new())),
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(plan)), Some(Ok(spi_in))) => {
+                let mut keys = plan.keys.clone();
+                keys.spi_in = spi_in;
+                Ok((keys, plan.answer(spi_in)))
+            }
+            (Some(Ok(_)), Some(Err(e))) => Err((
+                NotifyType::NO_PROPOSAL_CHOSEN,
+                format!("the kernel refused it: {e}"),
+            )),
+            (Some(Ok(_)), None) => Err((
+                NotifyType::NO_PROPOSAL_CHOSEN,
+                "the parent did not install it".to_string(),
+            )),
         };
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
@@ -517,7 +595,7 @@ impl Engine {
                     ),
                 });
                 sa.children.push((keys.spi_in, keys.spi_out));
-                out.events.push(Event::ChildEstablished(keys));
+                out.events.push(Event::ChildEstablished(Box::new(keys)));
             }
             Err((_, _)) if childless => {
                 out.events.push(Event::IkeEstablished {
@@ -546,133 +624,6 @@ impl Engine {
             Err(_) => return,
         };
         self.respond(id, mid, bytes, out);
-    }
-
-    /// Responder: the CHILD SA from the IKE_AUTH request, or the notify
-    /// that refuses it (the IKE SA stands either way, §1.2).
-    fn responder_child(
-        &mut self,
-        id: SaId,
-        m: &Message,
-        policy: &super::policy::EnginePolicy,
-    ) -> Result<(ChildSaKeys, Vec<Payload>), (NotifyType, String)> {
-        let offer = find(m, |p| match p {
-            Payload::Sa(s) => Some(s.proposals.clone()),
-            _ => None,
-        })
-        .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
-        let chosen = select(&offer, &policy.esp)
-            .map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
-        let sa = self
-            .sas
-            .get(&id)
-            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "gone".to_string()))?;
-        let tsi_in = find(m, |p| match p {
-            Payload::TsI(t) => Some(ts::ranges(t)),
-            _ => None,
-        })
-        .unwrap_or_default();
-        let tsr_in = find(m, |p| match p {
-            Payload::TsR(t) => Some(ts::ranges(t)),
-            _ => None,
-        })
-        .unwrap_or_default();
-        let remote_allowed: Vec<TsRange> = policy
-            .remote_ts
-            .iter()
-            .map(|t| t.resolve(sa.remote.ip()))
-            .collect();
-        let local_allowed: Vec<TsRange> = policy
-            .local_ts
-            .iter()
-            .map(|t| t.resolve(sa.local.ip()))
-            .collect();
-        let tsi = ts::narrow(&tsi_in, &remote_allowed);
-        let tsr = ts::narrow(&tsr_in, &local_allowed);
-        if tsi.is_empty() || tsr.is_empty() {
-            let show = |v: &[TsRange]| {
-                v.iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            return Err((
-                NotifyType::TS_UNACCEPTABLE,
-                format!(
-                    "peer proposed {} === {}, policy \"{}\" allows {} === {}",
-                    show(&tsi_in),
-                    show(&tsr_in),
-                    policy.name,
-                    show(&remote_allowed),
-                    show(&local_allowed)
-                ),
-            ));
-        }
-        let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
-        let spi_in =
-            u32::from_be_bytes(self.rng.bytes(4).try_into().unwrap_or([1, 0, 0, 0])) | 0x100;
-        let keys = self
-            .child_keys(id, &chosen, spi_in, &tsr, &tsi, transport)
-            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "KEYMAT".to_string()))?;
-        let mut resp = Vec::new();
-        if transport {
-            resp.push(Payload::Notify(NotifyPayload::flag(
-                NotifyType::USE_TRANSPORT_MODE,
-            )));
-        }
-        resp.push(Payload::Sa(SaPayload {
-            proposals: vec![chosen.to_wire(spi_in.to_be_bytes().to_vec())],
-        }));
-        resp.push(Payload::TsI(ts::payload(&tsi)));
-        resp.push(Payload::TsR(ts::payload(&tsr)));
-        Ok((keys, resp))
-    }
-
-    /// The CHILD SA's keys (§2.17) from our point of view.
-    fn child_keys(
-        &self,
-        id: SaId,
-        chosen: &Selected,
-        spi_in: u32,
-        local_ts: &[TsRange],
-        remote_ts: &[TsRange],
-        transport: bool,
-    ) -> Option<ChildSaKeys> {
-        let sa = self.sas.get(&id)?;
-        let keys = sa.keys.as_ref()?;
-        let prf = sa.chosen.as_ref()?.prf?;
-        let encr = chosen.encr?;
-        let ilen = chosen.integ.map_or(0, |i| i.key_len());
-        let km = child_keymat(
-            prf,
-            &keys.sk_d,
-            None,
-            &sa.ni,
-            &sa.nr,
-            encr.keymat_len(),
-            ilen,
-        )
-        .ok()?;
-        let spi_out = u32::from_be_bytes(<[u8; 4]>::try_from(chosen.peer_spi.as_slice()).ok()?);
-        let i_to_r = (km.encr_i.to_vec(), km.integ_i.to_vec());
-        let r_to_i = (km.encr_r.to_vec(), km.integ_r.to_vec());
-        let (keys_in, keys_out) = match sa.role {
-            Role::Initiator => (r_to_i, i_to_r),
-            Role::Responder => (i_to_r, r_to_i),
-        };
-        Some(ChildSaKeys {
-            ike: id,
-            policy: sa.policy.clone(),
-            spi_in,
-            spi_out,
-            algorithms: chosen.to_string(),
-            keys_in,
-            keys_out,
-            local_ts: local_ts.iter().map(|t| t.to_string()).collect(),
-            remote_ts: remote_ts.iter().map(|t| t.to_string()).collect(),
-            transport,
-            udp_encap: sa.nat,
-        })
     }
 
     /// Initiator: the IKE_AUTH response.
@@ -740,9 +691,25 @@ impl Engine {
             .collect();
         let peer_hashes = sa.peer_hashes.clone();
         let prf = sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id());
-        sa.state = State::AwaitPeerVerdict(Box::new(m));
+        // The CHILD SA the responder accepted (none if we went childless),
+        // installed by the parent once the responder is authenticated.
+        let offered = !sa.child.proposals.is_empty();
+        let child = offered.then(|| self.initiator_child(id, &m));
+        let install = child
+            .as_ref()
+            .and_then(|c| c.as_ref().ok())
+            .map(|k| Box::new(k.clone()));
+        let request = self.next_request;
+        self.next_request += 1;
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        sa.parent_request = Some(request);
+        sa.state = State::AwaitPeerVerdict(Box::new((m, child)));
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
+            request,
+            child: install,
             policy: policy.name,
             peer_id: idr,
             method: auth.method,
@@ -755,11 +722,14 @@ impl Engine {
         });
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn initiator_finish(
         &mut self,
         id: SaId,
         m: Message,
+        child: Option<Result<ChildSaKeys, String>>,
         verdict: Result<(), String>,
+        installed: Option<Result<u32, String>>,
         now: Now,
         out: &mut Outputs,
     ) {
@@ -784,12 +754,11 @@ impl Engine {
             sa.peer_id = peer_id;
         }
         let Some(sa) = self.sas.get(&id) else { return };
-        let childless = sa.child.proposals.is_empty();
         out.events.push(Event::IkeEstablished {
             sa: id,
             line: format!(
                 "{tag}: IKE SA established{}, policy \"{}\", {}",
-                if childless {
+                if child.is_none() {
                     " without a CHILD SA (RFC 6023)"
                 } else {
                     ""
@@ -801,44 +770,14 @@ impl Engine {
                     .unwrap_or_default()
             ),
         });
-        if childless {
-            if let Some(sa) = self.sas.get_mut(&id) {
-                sa.established(now);
-            }
-            return;
+        if let Some(sa) = self.sas.get_mut(&id) {
+            sa.established(now);
         }
-        // The CHILD SA, or why the responder refused it.
-        let answer = find(&m, |p| match p {
-            Payload::Sa(s) => Some(s.proposals.clone()),
-            _ => None,
-        });
-        let child = match answer {
-            None => Err(Self::error_notify(&m.payloads)
-                .map_or("no SA payload".to_string(), |k| format!("{k:?}"))),
-            Some(a) => accept_answer(&sa.child.proposals, &a).and_then(|s| {
-                let tsi = find(&m, |p| match p {
-                    Payload::TsI(t) => Some(ts::ranges(t)),
-                    _ => None,
-                })
-                .unwrap_or_default();
-                let tsr = find(&m, |p| match p {
-                    Payload::TsR(t) => Some(ts::ranges(t)),
-                    _ => None,
-                })
-                .unwrap_or_default();
-                let inside = |got: &[TsRange], asked: &[TsRange]| {
-                    !got.is_empty() && got.iter().all(|g| asked.iter().any(|a| ts::within(g, a)))
-                };
-                if !inside(&tsi, &sa.child.tsi) || !inside(&tsr, &sa.child.tsr) {
-                    return Err("the responder's traffic selectors are not within ours".to_string());
-                }
-                let transport = m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
-                self.child_keys(id, &s, sa.child.spi_in, &tsi, &tsr, transport)
-                    .ok_or_else(|| "KEYMAT".to_string())
-            }),
-        };
-        match child {
-            Ok(keys) => {
+        let Some(child) = child else { return };
+        // The CHILD SA, or why the responder refused it, or why our
+        // kernel did (then the responder's half is deleted, §1.4.1).
+        match (child, installed) {
+            (Ok(keys), Some(Ok(_))) => {
                 out.events.push(Event::IkeEstablished {
                     sa: id,
                     line: format!("{tag}: {}", child_line(&keys)),
@@ -846,15 +785,26 @@ impl Engine {
                 if let Some(sa) = self.sas.get_mut(&id) {
                     sa.children.push((keys.spi_in, keys.spi_out));
                 }
-                out.events.push(Event::ChildEstablished(keys));
+                out.events.push(Event::ChildEstablished(Box::new(keys)));
             }
-            Err(why) => out.events.push(Event::Failed {
+            (Err(why), _) => out.events.push(Event::Failed {
                 sa: id,
                 line: format!("{tag}: no CHILD SA: {why}"),
             }),
-        }
-        if let Some(sa) = self.sas.get_mut(&id) {
-            sa.established(now);
+            (Ok(keys), installed) => {
+                let why = match installed {
+                    Some(Err(e)) => e,
+                    _ => "the parent did not install it".to_string(),
+                };
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!(
+                        "{tag}: no CHILD SA: our kernel refused {}: {why}; deleting the peer's half",
+                        child_line(&keys)
+                    ),
+                });
+                self.delete_child(id, keys.spi_in, now, out);
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct EngineConfig {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs allowed in total.
     pub max_half_open: u32,
+    /// IKE_AUTH requests of one peer address waiting for the parent at
+    /// once; more are dropped (the peer retransmits).
+    pub max_parent_requests_per_peer: usize,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
             cookie_threshold: 64,
             max_half_open_per_peer: 8,
             max_half_open: 4096,
+            max_parent_requests_per_peer: 16,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Engine {
     pub(super) fragments_in: u64,
     /// Half-open accounting and COOKIEs.
     pub(super) guard: super::dos::Guard,
+    /// The id of our next request to the parent.
+    pub(super) next_request: u64,
 }
 
 impl Engine {
@@ -96,6 +102,7 @@ impl Engine {
             rng,
             fragments_in: 0,
             guard: super::dos::Guard::default(),
+            next_request: 1,
         }
     }
 
@@ -156,11 +163,30 @@ impl Engine {
     /// Handles one answer from the parent.
     pub fn parent_answer(&mut self, a: ParentAnswer, now: Now) -> Outputs {
         let mut out = Outputs::default();
-        match a {
-            ParentAnswer::Signed { sa, auth } => self.on_signed(sa, auth, now, &mut out),
-            ParentAnswer::Authenticated { sa, verdict, auth } => {
-                self.on_authenticated(sa, verdict, auth, now, &mut out)
+        let (sa, request) = match &a {
+            ParentAnswer::Signed { sa, request, .. }
+            | ParentAnswer::Authenticated { sa, request, .. } => (*sa, *request),
+        };
+        match self.sas.get_mut(&sa) {
+            Some(s) if s.parent_request == Some(request) => s.parent_request = None,
+            _ => {
+                crate::log_verbose!(
+                    "ike {sa:016x}: stale answer {request} from the parent dropped"
+                );
+                return out;
             }
+        }
+        match a {
+            ParentAnswer::Signed {
+                sa, auth, spi_in, ..
+            } => self.on_signed(sa, auth, spi_in, now, &mut out),
+            ParentAnswer::Authenticated {
+                sa,
+                verdict,
+                auth,
+                child,
+                ..
+            } => self.on_authenticated(sa, verdict, auth, child, now, &mut out),
         }
         out
     }

@@ -214,6 +214,26 @@ impl Engine {
         }
     }
 
+    /// Sends an INFORMATIONAL DELETE for the CHILD SA whose inbound SPI
+    /// is `spi_in` (§1.4.1).
+    pub(super) fn delete_child(&mut self, id: SaId, spi_in: u32, now: Now, out: &mut Outputs) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let mid = sa.next_request_id;
+        let inner = [Payload::Delete(DeletePayload::child(
+            ProtocolId::ESP,
+            &[spi_in],
+        ))];
+        if let Ok(bytes) = sa.seal(
+            ExchangeType::INFORMATIONAL,
+            false,
+            mid,
+            &inner,
+            self.rng.as_mut(),
+        ) {
+            self.request(id, mid, bytes, now, out);
+        }
+    }
+
     /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every
     /// `KEEPALIVE` on established IKE SAs.
     pub(super) fn keepalives(&mut self, now: Now, out: &mut Outputs) {

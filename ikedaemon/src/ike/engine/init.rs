@@ -141,6 +141,7 @@ impl Engine {
             created: now,
             peer_id: None,
             behind_nat: false,
+            parent_request: None,
             peer_childless: false,
             keepalive_at: None,
         };
@@ -438,6 +439,7 @@ impl Engine {
             created: now,
             peer_id: None,
             behind_nat,
+            parent_request: None,
             peer_childless: m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some(),
             keepalive_at: None,
         };

@@ -40,6 +40,12 @@ pub enum ParentRequest {
     Sign {
         /// The IKE SA.
         sa: SaId,
+        /// Request id: the answer carries it back; an answer whose id is
+        /// not the SA's outstanding request is stale and dropped.
+        request: u64,
+        /// Also reserve an inbound SPI for the CHILD SA we will propose
+        /// (a larval SA in the kernel).
+        reserve_spi: bool,
         /// Policy name.
         policy: String,
         /// The octets to MAC or sign.
@@ -54,6 +60,8 @@ pub enum ParentRequest {
     Authenticate {
         /// The IKE SA.
         sa: SaId,
+        /// Request id, as for `Sign`.
+        request: u64,
         /// Policy name (re-picked by the peer's ID).
         policy: String,
         /// The peer's identity as sent.
@@ -72,6 +80,10 @@ pub enum ParentRequest {
         peer_hashes: Vec<u16>,
         /// The IKE SA's PRF (transform ID).
         prf: u16,
+        /// The CHILD SA to install once the peer is authenticated. Its
+        /// `spi_in` is the one reserved with `Sign` (initiator), or 0 for
+        /// the parent to allocate (responder).
+        child: Option<Box<ChildSaKeys>>,
     },
 }
 
@@ -82,25 +94,41 @@ pub enum ParentAnswer {
     Signed {
         /// The IKE SA.
         sa: SaId,
+        /// The request's id.
+        request: u64,
         /// The AUTH payload, or why it could not be made.
         auth: Result<AuthPayload, String>,
+        /// The reserved inbound SPI, when asked, or why there is none.
+        spi_in: Option<Result<u32, String>>,
     },
     /// The verdict on the peer's AUTH (and our AUTH when asked).
     Authenticated {
         /// The IKE SA.
         sa: SaId,
+        /// The request's id.
+        request: u64,
         /// `Ok` when the peer is authenticated; the reason otherwise.
         verdict: Result<(), String>,
         /// Our AUTH payload when `sign` was asked.
         auth: Option<Result<AuthPayload, String>>,
+        /// The CHILD SA's install result: our inbound SPI, or why the
+        /// kernel refused it. `None` when no CHILD SA was asked for or
+        /// the peer was not authenticated.
+        child: Option<Result<u32, String>>,
     },
 }
 
-/// Keys and parameters of an established CHILD SA, for the kernel.
-#[derive(Clone, PartialEq, Eq)]
+/// Keys and parameters of a CHILD SA, for the kernel. The keys are
+/// zeroized when it is dropped.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChildSaKeys {
     /// The IKE SA it belongs to.
     pub ike: SaId,
+    /// Our IKE address and port (the ESP source; the UDP encapsulation
+    /// port when `udp_encap`).
+    pub local: SocketAddr,
+    /// The peer's IKE address and port.
+    pub remote: SocketAddr,
     /// Policy name.
     pub policy: String,
     /// Our inbound SPI.
@@ -121,6 +149,20 @@ pub struct ChildSaKeys {
     pub transport: bool,
     /// UDP encapsulation (NAT detected).
     pub udp_encap: bool,
+}
+
+impl Drop for ChildSaKeys {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for k in [
+            &mut self.keys_in.0,
+            &mut self.keys_in.1,
+            &mut self.keys_out.0,
+            &mut self.keys_out.1,
+        ] {
+            k.zeroize();
+        }
+    }
 }
 
 impl std::fmt::Debug for ChildSaKeys {
@@ -146,7 +188,7 @@ pub enum Event {
         line: String,
     },
     /// A CHILD SA is negotiated and ready to install.
-    ChildEstablished(ChildSaKeys),
+    ChildEstablished(Box<ChildSaKeys>),
     /// A negotiation failed: one line saying why and what to check.
     Failed {
         /// Our SPI (0 before one exists).

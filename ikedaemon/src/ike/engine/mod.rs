@@ -13,6 +13,7 @@
 //! responder side, and rekeying come next (issues 5 and 7).
 
 mod auth;
+mod child;
 mod dos;
 mod endpoint;
 mod info;

@@ -11,7 +11,7 @@ use crate::ike::crypto::sk::SkCipher;
 use crate::ike::proposal::Selected;
 use crate::ike::wire::{ExchangeType, Header, Message, Payload};
 
-use super::io::{Datagram, Now};
+use super::io::{ChildSaKeys, Datagram, Now};
 
 /// Who started the IKE SA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +33,26 @@ pub(crate) enum State {
     AuthSent,
     /// Initiator: IKE_AUTH response received, waiting for the parent's
     /// verdict on the responder's AUTH.
-    AwaitPeerVerdict(Box<Message>),
+    /// The CHILD SA the responder accepted is with it (`None`: we went
+    /// childless).
+    AwaitPeerVerdict(Box<(Message, Option<Result<ChildSaKeys, String>>)>),
     /// Responder: IKE_SA_INIT answered (half-open), waiting for IKE_AUTH.
     InitAnswered,
     /// Responder: IKE_AUTH received, waiting for the parent's verdict and
     /// our AUTH.
-    AwaitAuthenticate(Box<Message>),
+    /// The CHILD SA planned for the answer is with it (`None`: the peer
+    /// asked for none).
+    AwaitAuthenticate(Box<AuthenticatePending>),
     /// Both sides authenticated.
     Established,
 }
+
+/// Responder: the IKE_AUTH request and its CHILD SA plan (or the notify
+/// that refuses it) while the parent decides.
+pub(crate) type AuthenticatePending = (
+    Message,
+    Option<Result<super::child::ChildPlan, (crate::ike::wire::NotifyType, String)>>,
+);
 
 /// A request of ours that may need retransmitting.
 #[derive(Debug)]
@@ -116,6 +127,8 @@ pub(crate) struct IkeSa {
     pub(crate) created: Now,
     /// The peer's authenticated identity.
     pub(crate) peer_id: Option<crate::ike::wire::Identification>,
+    /// The id of our request to the parent still unanswered.
+    pub(crate) parent_request: Option<u64>,
     /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
     pub(crate) peer_childless: bool,
     /// Our address is translated: we keep the NAT mapping open.

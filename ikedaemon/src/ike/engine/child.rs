@@ -1,0 +1,202 @@
+//! The first CHILD SA, negotiated inside IKE_AUTH (RFC 7296 §1.2): the
+//! responder's choice of ESP proposal and traffic-selector narrowing
+//! (§2.9), the initiator's check of the answer, and KEYMAT (§2.17). The
+//! keys go to the parent in the same request as the AUTH verdict; the
+//! parent installs the CHILD SA once the peer is authenticated and
+//! answers with our inbound SPI (allocated by the kernel backend).
+
+use crate::ike::crypto::keys::child_keymat;
+use crate::ike::proposal::{Selected, accept_answer, select};
+use crate::ike::wire::{Message, NotifyPayload, NotifyType, Payload, SaPayload, TsRange};
+
+use super::endpoint::Engine;
+use super::io::{ChildSaKeys, SaId};
+use super::policy::EnginePolicy;
+use super::sa::Role;
+use super::ts;
+
+/// The responder's CHILD SA, planned before the parent's verdict: the
+/// keys (inbound SPI still 0) and what the answer needs to say.
+#[derive(Debug)]
+pub(crate) struct ChildPlan {
+    pub(crate) keys: ChildSaKeys,
+    chosen: Selected,
+    tsi: Vec<TsRange>,
+    tsr: Vec<TsRange>,
+}
+
+impl ChildPlan {
+    /// The payloads of our IKE_AUTH response for the installed CHILD SA.
+    pub(crate) fn answer(&self, spi_in: u32) -> Vec<Payload> {
+        let mut resp = Vec::new();
+        if self.keys.transport {
+            resp.push(Payload::Notify(NotifyPayload::flag(
+                NotifyType::USE_TRANSPORT_MODE,
+            )));
+        }
+        resp.push(Payload::Sa(SaPayload {
+            proposals: vec![self.chosen.to_wire(spi_in.to_be_bytes().to_vec())],
+        }));
+        resp.push(Payload::TsI(ts::payload(&self.tsi)));
+        resp.push(Payload::TsR(ts::payload(&self.tsr)));
+        resp
+    }
+}
+
+fn find<T>(m: &Message, f: impl Fn(&Payload) -> Option<T>) -> Option<T> {
+    m.payloads.iter().find_map(f)
+}
+
+fn selectors(m: &Message) -> (Vec<TsRange>, Vec<TsRange>) {
+    let tsi = find(m, |p| match p {
+        Payload::TsI(t) => Some(ts::ranges(t)),
+        _ => None,
+    })
+    .unwrap_or_default();
+    let tsr = find(m, |p| match p {
+        Payload::TsR(t) => Some(ts::ranges(t)),
+        _ => None,
+    })
+    .unwrap_or_default();
+    (tsi, tsr)
+}
+
+fn show(v: &[TsRange]) -> String {
+    v.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Engine {
+    /// Responder: the CHILD SA from the IKE_AUTH request, or the notify
+    /// that refuses it (the IKE SA stands either way, §1.2).
+    pub(super) fn responder_child(
+        &self,
+        id: SaId,
+        m: &Message,
+        policy: &EnginePolicy,
+    ) -> Result<ChildPlan, (NotifyType, String)> {
+        let offer = find(m, |p| match p {
+            Payload::Sa(s) => Some(s.proposals.clone()),
+            _ => None,
+        })
+        .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
+        let chosen = select(&offer, &policy.esp)
+            .map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
+        let sa = self
+            .sas
+            .get(&id)
+            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "gone".to_string()))?;
+        let (tsi_in, tsr_in) = selectors(m);
+        let remote_allowed: Vec<TsRange> = policy
+            .remote_ts
+            .iter()
+            .map(|t| t.resolve(sa.remote.ip()))
+            .collect();
+        let local_allowed: Vec<TsRange> = policy
+            .local_ts
+            .iter()
+            .map(|t| t.resolve(sa.local.ip()))
+            .collect();
+        let tsi = ts::narrow(&tsi_in, &remote_allowed);
+        let tsr = ts::narrow(&tsr_in, &local_allowed);
+        if tsi.is_empty() || tsr.is_empty() {
+            return Err((
+                NotifyType::TS_UNACCEPTABLE,
+                format!(
+                    "peer proposed {} === {}, policy \"{}\" allows {} === {}",
+                    show(&tsi_in),
+                    show(&tsr_in),
+                    policy.name,
+                    show(&remote_allowed),
+                    show(&local_allowed)
+                ),
+            ));
+        }
+        let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
+        let keys = self
+            .child_keys(id, &chosen, 0, &tsr, &tsi, transport)
+            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "KEYMAT".to_string()))?;
+        Ok(ChildPlan {
+            keys,
+            chosen,
+            tsi,
+            tsr,
+        })
+    }
+
+    /// Initiator: the CHILD SA the responder accepted in its IKE_AUTH
+    /// response, checked against our offer; the reason otherwise.
+    pub(super) fn initiator_child(&self, id: SaId, m: &Message) -> Result<ChildSaKeys, String> {
+        let sa = self.sas.get(&id).ok_or("gone")?;
+        let answer = find(m, |p| match p {
+            Payload::Sa(s) => Some(s.proposals.clone()),
+            _ => None,
+        });
+        let Some(answer) = answer else {
+            return Err(Self::error_notify(&m.payloads)
+                .map_or("no SA payload".to_string(), |k| format!("{k:?}")));
+        };
+        let chosen = accept_answer(&sa.child.proposals, &answer)?;
+        let (tsi, tsr) = selectors(m);
+        let inside = |got: &[TsRange], asked: &[TsRange]| {
+            !got.is_empty() && got.iter().all(|g| asked.iter().any(|a| ts::within(g, a)))
+        };
+        if !inside(&tsi, &sa.child.tsi) || !inside(&tsr, &sa.child.tsr) {
+            return Err("the responder's traffic selectors are not within ours".to_string());
+        }
+        let transport = m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
+        self.child_keys(id, &chosen, sa.child.spi_in, &tsi, &tsr, transport)
+            .ok_or_else(|| "KEYMAT".to_string())
+    }
+
+    /// The CHILD SA's keys (§2.17) from our point of view.
+    fn child_keys(
+        &self,
+        id: SaId,
+        chosen: &Selected,
+        spi_in: u32,
+        local_ts: &[TsRange],
+        remote_ts: &[TsRange],
+        transport: bool,
+    ) -> Option<ChildSaKeys> {
+        let sa = self.sas.get(&id)?;
+        let keys = sa.keys.as_ref()?;
+        let prf = sa.chosen.as_ref()?.prf?;
+        let encr = chosen.encr?;
+        let ilen = chosen.integ.map_or(0, |i| i.key_len());
+        let km = child_keymat(
+            prf,
+            &keys.sk_d,
+            None,
+            &sa.ni,
+            &sa.nr,
+            encr.keymat_len(),
+            ilen,
+        )
+        .ok()?;
+        let spi_out = u32::from_be_bytes(<[u8; 4]>::try_from(chosen.peer_spi.as_slice()).ok()?);
+        let i_to_r = (km.encr_i.to_vec(), km.integ_i.to_vec());
+        let r_to_i = (km.encr_r.to_vec(), km.integ_r.to_vec());
+        let (keys_in, keys_out) = match sa.role {
+            Role::Initiator => (r_to_i, i_to_r),
+            Role::Responder => (i_to_r, r_to_i),
+        };
+        Some(ChildSaKeys {
+            ike: id,
+            local: sa.local,
+            remote: sa.remote,
+            policy: sa.policy.clone(),
+            spi_in,
+            spi_out,
+            algorithms: chosen.to_string(),
+            keys_in,
+            keys_out,
+            local_ts: local_ts.iter().map(|t| t.to_string()).collect(),
+            remote_ts: remote_ts.iter().map(|t| t.to_string()).collect(),
+            transport,
+            udp_encap: sa.nat,
+        })
+    }
+}
