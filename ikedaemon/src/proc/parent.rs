@@ -223,9 +223,18 @@ fn send_control_start(
     )
 }
 
+/// Writes the pid file atomically (a temporary file renamed over it), so
+/// that an rc script or pidfile reader never sees it empty or half written.
 fn write_pid_file(path: &std::path::Path) -> Result<(), String> {
-    std::fs::write(path, format!("{}\n", std::process::id()))
-        .map_err(|e| format!("cannot write the pid file {}: {e}", path.display()))
+    let err = |e: std::io::Error| format!("cannot write the pid file {}: {e}", path.display());
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, format!("{}\n", std::process::id())).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
 }
 
 /// Start-up: everything that needs root, then the children.
