@@ -176,3 +176,33 @@ fn ike_auth_requests_of_one_peer_waiting_for_the_parent_are_capped() {
     let retry = w.b.engine.datagram(auth_requests[1].clone(), now);
     assert_eq!(retry.parent.len(), 1, "{retry:?}");
 }
+
+#[test]
+fn the_responder_narrows_traffic_selectors_to_its_policy() {
+    let mut w = World::new(
+        policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        ),
+        policy(
+            "p",
+            "192.0.2.1",
+            "aes128-sha256-x25519",
+            "203.0.113.128-203.0.113.255",
+            "198.51.100.0-198.51.100.127",
+        ),
+        "k",
+        "k",
+        PrfAlg::HmacSha256,
+    );
+    w.start();
+    assert_established(&w);
+    let c = &World::children(&w.a.events)[0];
+    // RFC 7296 §2.9: the answer is the intersection, within what the
+    // initiator asked for; the initiator accepts and installs that.
+    assert_eq!(c.local_ts, ["198.51.100.0/25"]);
+    assert_eq!(c.remote_ts, ["203.0.113.128/25"]);
+}
