@@ -40,6 +40,17 @@ fn find<T>(m: &Message, f: impl Fn(&Payload) -> Option<T>) -> Option<T> {
     m.payloads.iter().find_map(f)
 }
 
+/// The X.509 certificates (DER) in the peer's CERT payloads.
+fn peer_certs(m: &Message) -> Vec<Vec<u8>> {
+    m.payloads
+        .iter()
+        .filter_map(|p| match p {
+            Payload::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => Some(c.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn child_line(keys: &ChildSaKeys) -> String {
     format!(
         "CHILD SA {} {:08x}/{:08x} {} {} === {}",
@@ -331,16 +342,7 @@ impl Engine {
         }) else {
             return;
         };
-        let certs: Vec<Vec<u8>> = m
-            .payloads
-            .iter()
-            .filter_map(|p| match p {
-                Payload::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
-                    Some(c.data.clone())
-                }
-                _ => None,
-            })
-            .collect();
+        let certs = peer_certs(&m);
         // Re-pick the policy by the peer's identity (§2.2: several
         // policies may share the address).
         let remote_ip = sa.remote.ip();
@@ -679,16 +681,7 @@ impl Engine {
         let Some(oct) = octets(sa, false, &idr) else {
             return;
         };
-        let certs = m
-            .payloads
-            .iter()
-            .filter_map(|p| match p {
-                Payload::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
-                    Some(c.data.clone())
-                }
-                _ => None,
-            })
-            .collect();
+        let certs = peer_certs(&m);
         let peer_hashes = sa.peer_hashes.clone();
         let prf = sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id());
         // The CHILD SA the responder accepted (none if we went childless),

@@ -72,6 +72,22 @@ fn we_are_natted(m: &Message, spi_i: u64, spi_r: u64, local: SocketAddr) -> bool
     })
 }
 
+/// The last notifies of our IKE_SA_INIT (either role): childless support
+/// (RFC 6023) unless the policy says never, and our signature hashes
+/// (RFC 7427).
+fn announce(payloads: &mut Vec<Payload>, childless: Childless) {
+    if childless != Childless::Never {
+        payloads.push(notify(
+            NotifyType::CHILDLESS_IKEV2_SUPPORTED,
+            NotifyData::Empty,
+        ));
+    }
+    payloads.push(notify(
+        NotifyType::SIGNATURE_HASH_ALGORITHMS,
+        NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
+    ));
+}
+
 fn peer_hashes(m: &Message) -> Vec<u16> {
     m.notifies()
         .find_map(|n| match &n.data {
@@ -204,16 +220,7 @@ impl Engine {
                 NotifyData::Empty,
             ));
         }
-        if policy.childless != Childless::Never {
-            payloads.push(notify(
-                NotifyType::CHILDLESS_IKEV2_SUPPORTED,
-                NotifyData::Empty,
-            ));
-        }
-        payloads.push(notify(
-            NotifyType::SIGNATURE_HASH_ALGORITHMS,
-            NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
-        ));
+        announce(&mut payloads, policy.childless);
         let m = Message {
             header: sa.header(ExchangeType::IKE_SA_INIT, false, 0),
             payloads,
@@ -476,19 +483,10 @@ impl Engine {
             ));
             sa.frag_size = self.cfg.fragment_size;
         }
-        let never = self
+        let childless = self
             .policy(&sa.policy)
-            .is_some_and(|p| p.childless == Childless::Never);
-        if !never {
-            payloads.push(notify(
-                NotifyType::CHILDLESS_IKEV2_SUPPORTED,
-                NotifyData::Empty,
-            ));
-        }
-        payloads.push(notify(
-            NotifyType::SIGNATURE_HASH_ALGORITHMS,
-            NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
-        ));
+            .map_or(Childless::Allow, |p| p.childless);
+        announce(&mut payloads, childless);
         let resp = Message {
             header: sa.header(ExchangeType::IKE_SA_INIT, true, 0),
             payloads,
