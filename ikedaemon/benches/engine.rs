@@ -227,8 +227,8 @@ fn main() {
         // Warm-up, and a check that it really establishes.
         handshake(&mut a, &mut b, auth_a, auth_b, 500);
         assert_eq!(b.summaries()[0].state, "ESTABLISHED", "{name}");
-        a.delete_all(Duration::ZERO);
-        b.delete_all(Duration::ZERO);
+        a.delete_all();
+        b.delete_all();
         let heap0 = LIVE.load(Ordering::Relaxed);
         let t0 = Instant::now();
         let mut resp = Duration::ZERO;

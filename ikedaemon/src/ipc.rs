@@ -110,30 +110,6 @@ impl PolicySpec {
     }
 }
 
-/// A CHILD SA the negotiator agreed on, as the parent logs it (no keys
-/// cross until a kernel backend needs them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildSummary {
-    /// The IKE SA it belongs to (our SPI).
-    pub ike: u64,
-    /// Policy.
-    pub policy: String,
-    /// Our inbound SPI.
-    pub spi_in: u32,
-    /// Outbound SPI.
-    pub spi_out: u32,
-    /// Algorithms.
-    pub algorithms: String,
-    /// Local selectors.
-    pub local_ts: Vec<String>,
-    /// Remote selectors.
-    pub remote_ts: Vec<String>,
-    /// UDP encapsulation.
-    pub udp_encap: bool,
-    /// Transport mode (else tunnel).
-    pub transport: bool,
-}
-
 /// The engine settings from the configuration's global section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineSettings {

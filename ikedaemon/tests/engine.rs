@@ -314,7 +314,7 @@ fn delete_of_the_ike_sa_is_answered_and_both_sides_forget_it() {
     let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
     w.start();
     assert_established(&w);
-    let (n, out) = w.a.engine.delete_all(w.now);
+    let (n, out) = w.a.engine.delete_all();
     assert_eq!(n, 1);
     w.pump(true, out);
     assert!(w.a.engine.is_empty());

@@ -29,17 +29,7 @@ const PLUTO_CONN: &str = "conn t
 fn pluto_initiates_a_childless_ike_sa_to_ikedaemon() {
     let (a, b) = interop::pair();
     let ids = "    ike: [aes128-sha256-x25519]\n";
-    let d = Daemon::start_with(b, |c| {
-        interop::config(c, false, "passive", ids)
-            .replace(
-                "local: { address: 192.0.2.2 }",
-                "local: { address: 192.0.2.2, id: { fqdn: responder.example } }",
-            )
-            .replace(
-                "remote: { address: 192.0.2.1 }",
-                "remote: { address: 192.0.2.1, id: { fqdn: initiator.example } }",
-            )
-    });
+    let d = Daemon::start_with(b, |c| interop::fqdn_config(c, false, "passive", ids));
     let pluto = Pluto::start(
         &a,
         PLUTO_CONN,
@@ -110,10 +100,8 @@ fn pluto_fragmented_ike_auth_with_ecdsa_certificates() {
         status.contains("state=STATE_V2_ESTABLISHED_IKE_SA"),
         "{status}"
     );
-    let stats = d.ikectl_ok(&["--json", "show", "stats"]);
-    let v: serde_json::Value = serde_json::from_str(stats.trim()).unwrap();
-    let frags = v["stats"]["fragments_reassembled"].as_u64().unwrap();
-    assert!(frags >= 2, "{stats}\n{}", d.log_text());
+    let frags = interop::stat(&d, "fragments_reassembled");
+    assert!(frags >= 2, "{frags}\n{}", d.log_text());
     assert!(d.log_text().contains("[ EF(1/"), "{}", d.log_text());
 }
 
@@ -141,20 +129,8 @@ fn ikedaemon_initiates_a_childless_ike_sa_to_pluto() {
         "@initiator.example @responder.example : PSK \"interop test secret\"\n",
     );
     let d = Daemon::start_with(a, |c| {
-        interop::config(
-            c,
-            true,
-            "active",
-            "    ike: [aes256-sha256-modp2048]\n    childless: force\n",
-        )
-        .replace(
-            "local: { address: 192.0.2.1 }",
-            "local: { address: 192.0.2.1, id: { fqdn: initiator.example } }",
-        )
-        .replace(
-            "remote: { address: 192.0.2.2 }",
-            "remote: { address: 192.0.2.2, id: { fqdn: responder.example } }",
-        )
+        let extra = "    ike: [aes256-sha256-modp2048]\n    childless: force\n";
+        interop::fqdn_config(c, true, "active", extra)
     });
     let status = interop::wait_for(15, || {
         let s = pluto.status();

@@ -89,13 +89,6 @@ fn start(
     (charon, d)
 }
 
-/// `ikectl --json show sa`.
-fn show_sa(d: &Daemon) -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(d.ikectl_ok(&["--json", "show", "sa"]).trim()).unwrap();
-    v["sas"].clone()
-}
-
 /// Charon's IKE SA line once it is ESTABLISHED (and, with `child`, its
 /// CHILD SA INSTALLED); panics with both logs otherwise.
 fn charon_sa(charon: &Charon, d: &Daemon, child: bool) -> String {
@@ -117,7 +110,7 @@ fn charon_sa(charon: &Charon, d: &Daemon, child: bool) -> String {
 /// Both sides agree on the IKE SA: SPIs and algorithms.
 fn assert_same_ike_sa(line: &str, d: &Daemon, ours_algs: &str, dh: &str) -> serde_json::Value {
     let sas = interop::wait_for(5, || {
-        let v = show_sa(d);
+        let v = interop::show_sa_json(d);
         (v.as_array().is_some_and(|a| a.len() == 1) && v[0]["state"] == "ESTABLISHED").then_some(v)
     })
     .unwrap_or_else(|| panic!("{}\n{}", d.ikectl_ok(&["show", "sa"]), d.log_text()));
@@ -254,7 +247,7 @@ fn case3_charon_initiates_child_install_fails_ike_sa_survives() {
     // charon deletes the CHILD SA it could not install: ours goes too,
     // and the log says so.
     let gone = interop::wait_for(10, || {
-        let v = show_sa(&d);
+        let v = interop::show_sa_json(&d);
         v[0]["children"]
             .as_array()
             .is_some_and(|c| c.is_empty())
@@ -277,5 +270,5 @@ fn case3_charon_initiates_child_install_fails_ike_sa_survives() {
         .unwrap()
         .to_string();
     d.wait_log(&format!("CHILD SA {spi_in} deleted by the peer"));
-    assert_eq!(show_sa(&d)[0]["state"], "ESTABLISHED");
+    assert_eq!(interop::show_sa_json(&d)[0]["state"], "ESTABLISHED");
 }

@@ -40,8 +40,8 @@ fn two_daemons_establish_with_psk_and_agree() {
     assert!(!da.log_text().contains("interop test secret"));
     // The CHILD SAs the parents recorded (kernel: none), under their IKE
     // SAs: each side's inbound SPI is the other's outbound one.
-    let ja = show_sa_json(&da);
-    let jb = show_sa_json(&db);
+    let ja = interop::show_sa_json(&da);
+    let jb = interop::show_sa_json(&db);
     let (ca, cb) = (&ja[0]["children"][0], &jb[0]["children"][0]);
     assert_eq!(ca["spi_in"], cb["spi_out"], "{ja}\n{jb}");
     assert_eq!(ca["spi_out"], cb["spi_in"]);
@@ -83,7 +83,7 @@ fn two_daemons_establish_with_psk_and_agree() {
         "{}",
         db.log_text()
     );
-    assert_eq!(stat(&db, "child_sas"), 0);
+    assert_eq!(interop::stat(&db, "child_sas"), 0);
     // initiate brings it back.
     assert!(
         da.ikectl_ok(&["initiate", "site"])
@@ -94,7 +94,7 @@ fn two_daemons_establish_with_psk_and_agree() {
         "{}",
         da.log_text()
     );
-    assert_eq!(stat(&db, "child_sas"), 1);
+    assert_eq!(interop::stat(&db, "child_sas"), 1);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let _ = mon.kill();
     let events = String::from_utf8_lossy(&mon.wait_with_output().unwrap().stdout).to_string();
@@ -110,16 +110,4 @@ fn two_daemons_establish_with_psk_and_agree() {
         "{}",
         db.log_text()
     );
-}
-
-fn show_sa_json(d: &Daemon) -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(d.ikectl_ok(&["--json", "show", "sa"]).trim()).unwrap();
-    v["sas"].clone()
-}
-
-fn stat(d: &Daemon, key: &str) -> u64 {
-    let v: serde_json::Value =
-        serde_json::from_str(d.ikectl_ok(&["--json", "show", "stats"]).trim()).unwrap();
-    v["stats"][key].as_u64().unwrap()
 }

@@ -8,17 +8,34 @@ use std::time::{Duration, Instant};
 
 use crate::control_proto::{ChildInfo, SaInfo};
 use crate::ike::engine::ChildSaKeys;
-use crate::ipc::ChildSummary;
 use crate::log_info;
 
 /// How long a reserved inbound SPI waits for its CHILD SA (a kernel's
 /// larval SA lives about as long).
 const RESERVATION: Duration = Duration::from_secs(60);
 
-/// One recorded CHILD SA.
+/// What is kept of a recorded CHILD SA: no keys.
 #[derive(Debug)]
 struct Recorded {
-    child: ChildSummary,
+    /// The IKE SA it belongs to (our SPI).
+    ike: u64,
+    /// Policy.
+    policy: String,
+    /// Our inbound SPI.
+    spi_in: u32,
+    /// Outbound SPI.
+    spi_out: u32,
+    /// Algorithms.
+    algorithms: String,
+    /// Local selectors.
+    local_ts: Vec<String>,
+    /// Remote selectors.
+    remote_ts: Vec<String>,
+    /// UDP encapsulation.
+    udp_encap: bool,
+    /// Transport mode (else tunnel).
+    transport: bool,
+    /// When it was recorded.
     since: Instant,
 }
 
@@ -41,7 +58,7 @@ impl RecordedChildren {
     fn in_use(&self, spi: u32) -> bool {
         // SPIs 1-255 are reserved by IANA (RFC 4303 §2.1), 0 is none.
         spi < 0x100
-            || self.sas.iter().any(|r| r.child.spi_in == spi)
+            || self.sas.iter().any(|r| r.spi_in == spi)
             || self.reserved.iter().any(|(s, _)| *s == spi)
     }
 
@@ -66,10 +83,10 @@ impl RecordedChildren {
             spi => spi,
         };
         self.reserved.retain(|(s, _)| *s != spi_in);
-        if self.sas.iter().any(|r| r.child.spi_in == spi_in) {
+        if self.sas.iter().any(|r| r.spi_in == spi_in) {
             return Err(format!("inbound SPI {spi_in:08x} is in use"));
         }
-        let child = ChildSummary {
+        let child = Recorded {
             ike: keys.ike,
             policy: keys.policy.clone(),
             spi_in,
@@ -79,6 +96,7 @@ impl RecordedChildren {
             remote_ts: keys.remote_ts.clone(),
             udp_encap: keys.udp_encap,
             transport: keys.transport,
+            since: Instant::now(),
         };
         log_info!(
             "CHILD SA {} {:08x}/{:08x} {} {} === {}{}: kernel backend none, not installed",
@@ -94,10 +112,7 @@ impl RecordedChildren {
                 ""
             }
         );
-        self.sas.push(Recorded {
-            child,
-            since: Instant::now(),
-        });
+        self.sas.push(child);
         Ok(spi_in)
     }
 
@@ -105,7 +120,7 @@ impl RecordedChildren {
     /// there was none.
     pub(crate) fn remove(&mut self, spi_in: u32) -> bool {
         let before = self.sas.len();
-        self.sas.retain(|r| r.child.spi_in != spi_in);
+        self.sas.retain(|r| r.spi_in != spi_in);
         self.sas.len() != before
     }
 
@@ -117,25 +132,24 @@ impl RecordedChildren {
     /// Puts each recorded CHILD SA under its IKE SA in a `show sa` answer.
     pub(crate) fn attach(&self, sas: &mut [SaInfo]) {
         for r in &self.sas {
-            let ours = format!("{:016x}", r.child.ike);
+            let ours = format!("{:016x}", r.ike);
             let Some(ike) = sas
                 .iter_mut()
                 .find(|s| s.spis.split(':').any(|half| half == ours))
             else {
                 continue;
             };
-            let c = &r.child;
             ike.children.push(ChildInfo {
-                spi_in: format!("{:08x}", c.spi_in),
-                spi_out: format!("{:08x}", c.spi_out),
-                algorithms: c.algorithms.clone(),
+                spi_in: format!("{:08x}", r.spi_in),
+                spi_out: format!("{:08x}", r.spi_out),
+                algorithms: r.algorithms.clone(),
                 mode: format!(
                     "{}{}",
-                    if c.transport { "transport" } else { "tunnel" },
-                    if c.udp_encap { " udp-encap" } else { "" }
+                    if r.transport { "transport" } else { "tunnel" },
+                    if r.udp_encap { " udp-encap" } else { "" }
                 ),
-                local_ts: c.local_ts.clone(),
-                remote_ts: c.remote_ts.clone(),
+                local_ts: r.local_ts.clone(),
+                remote_ts: r.remote_ts.clone(),
                 installed: "recorded (kernel: none)".into(),
                 age_secs: r.since.elapsed().as_secs(),
                 bytes: None,

@@ -221,8 +221,7 @@ impl Negotiator {
                 }
                 ToNegotiator::Shutdown => {
                     // Tell the peers (RFC 7296 §1.4.1) before going.
-                    let now = self.now();
-                    let (n, out) = self.engine.delete_all(now);
+                    let (n, out) = self.engine.delete_all();
                     self.apply(out);
                     log_verbose!("shutting down; sent DELETE for {n} IKE SAs");
                     return Some(0);
@@ -256,8 +255,7 @@ impl Negotiator {
                 Err(e) => Response::Error(e),
             },
             Request::Terminate(target) => {
-                let now = self.now();
-                let (n, out) = self.engine.terminate(target, now);
+                let (n, out) = self.engine.terminate(target);
                 self.apply(out);
                 if n == 0 {
                     Response::Error(format!(
@@ -271,8 +269,7 @@ impl Negotiator {
                 }
             }
             Request::Reset(ResetWhat::Sa | ResetWhat::All) => {
-                let now = self.now();
-                let (n, out) = self.engine.delete_all(now);
+                let (n, out) = self.engine.delete_all();
                 self.apply(out);
                 Response::Done(format!("{n} IKE SAs deleted"))
             }

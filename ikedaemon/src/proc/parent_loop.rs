@@ -110,16 +110,19 @@ impl Parent {
         let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
     }
 
+    /// A child's channel closed: it is gone; log why and stop.
+    fn channel_closed(&mut self, who: &str) -> Step {
+        log_error!("the {who} closed its channel");
+        self.reap_within(Duration::from_millis(500));
+        Step::Exit(1)
+    }
+
     fn on_negotiator(&mut self) -> Step {
         loop {
             let r = match next_message::<FromNegotiator>(&self.negotiator.channel, "negotiator") {
                 Ok(Some(r)) => r,
                 Ok(None) => return Step::Continue,
-                Err(()) => {
-                    log_error!("the negotiator closed its channel");
-                    self.reap_within(Duration::from_millis(500));
-                    return Step::Exit(1);
-                }
+                Err(()) => return self.channel_closed("negotiator"),
             };
             match r.msg {
                 FromNegotiator::Ready => {
@@ -203,11 +206,7 @@ impl Parent {
             let r = match next_message::<FromControl>(&self.control.channel, "control process") {
                 Ok(Some(r)) => r,
                 Ok(None) => return Step::Continue,
-                Err(()) => {
-                    log_error!("the control process closed its channel");
-                    self.reap_within(Duration::from_millis(500));
-                    return Step::Exit(1);
-                }
+                Err(()) => return self.channel_closed("control process"),
             };
             match r.msg {
                 FromControl::Ready => {

@@ -66,6 +66,39 @@ pub fn config(chroot: &Path, side_a: bool, start: &str, extra_policy: &str) -> S
     )
 }
 
+/// `config` with FQDN IDs: initiator.example on side A, responder.example
+/// on side B (as the certificate harnesses name them).
+pub fn fqdn_config(chroot: &Path, side_a: bool, start: &str, extra_policy: &str) -> String {
+    let (me, peer, my_id, peer_id) = if side_a {
+        ("192.0.2.1", "192.0.2.2", "initiator", "responder")
+    } else {
+        ("192.0.2.2", "192.0.2.1", "responder", "initiator")
+    };
+    config(chroot, side_a, start, extra_policy)
+        .replace(
+            &format!("local: {{ address: {me} }}"),
+            &format!("local: {{ address: {me}, id: {{ fqdn: {my_id}.example }} }}"),
+        )
+        .replace(
+            &format!("remote: {{ address: {peer} }}"),
+            &format!("remote: {{ address: {peer}, id: {{ fqdn: {peer_id}.example }} }}"),
+        )
+}
+
+/// `ikectl --json show sa`: the array of IKE SAs.
+pub fn show_sa_json(d: &Daemon) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(d.ikectl_ok(&["--json", "show", "sa"]).trim()).unwrap();
+    v["sas"].clone()
+}
+
+/// One counter of `ikectl --json show stats`.
+pub fn stat(d: &Daemon, key: &str) -> u64 {
+    let v: serde_json::Value =
+        serde_json::from_str(d.ikectl_ok(&["--json", "show", "stats"]).trim()).unwrap();
+    v["stats"][key].as_u64().unwrap()
+}
+
 /// Polls `f` until it returns `Some` or `secs` pass.
 pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -106,9 +106,7 @@ impl Engine {
         };
         sa.state = State::AwaitOwnAuth;
         let reserve_spi = !wants_childless(policy.childless, sa.peer_childless);
-        let request = self.next_request;
-        self.next_request += 1;
-        sa.parent_request = Some(request);
+        let request = sa.ask_parent(&mut self.next_request);
         out.parent.push(ParentRequest::Sign {
             sa: id,
             request,
@@ -420,9 +418,7 @@ impl Engine {
             .and_then(|p| p.as_ref().ok())
             .map(|p| Box::new(p.keys.clone()));
         sa.state = State::AwaitAuthenticate(Box::new((m, plan)));
-        let request = self.next_request;
-        self.next_request += 1;
-        sa.parent_request = Some(request);
+        let request = sa.ask_parent(&mut self.next_request);
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
             request,
@@ -564,9 +560,10 @@ impl Engine {
             (None, _) => Err((NotifyType(0), String::new())),
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(plan)), Some(Ok(spi_in))) => {
-                let mut keys = plan.keys.clone();
+                let payloads = plan.answer(spi_in);
+                let mut keys = plan.keys;
                 keys.spi_in = spi_in;
-                Ok((keys, plan.answer(spi_in)))
+                Ok((keys, payloads))
             }
             (Some(Ok(_)), Some(Err(e))) => Err((
                 NotifyType::NO_PROPOSAL_CHOSEN,
@@ -692,12 +689,10 @@ impl Engine {
             .as_ref()
             .and_then(|c| c.as_ref().ok())
             .map(|k| Box::new(k.clone()));
-        let request = self.next_request;
-        self.next_request += 1;
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        sa.parent_request = Some(request);
+        let request = sa.ask_parent(&mut self.next_request);
         sa.state = State::AwaitPeerVerdict(Box::new((m, child)));
         out.parent.push(ParentRequest::Authenticate {
             sa: id,

@@ -96,23 +96,20 @@ impl Engine {
     /// Deletes every established IKE SA: sends each peer a DELETE and
     /// forgets the SA (the peer's answer, if any, finds nothing). Returns
     /// how many.
-    pub fn delete_all(&mut self, now: Now) -> (usize, Outputs) {
-        let r = self.delete_where(now, |_| true);
-        self.by_initiator.clear();
-        r
+    pub fn delete_all(&mut self) -> (usize, Outputs) {
+        self.delete_where(|_| true)
     }
 
     /// Deletes the IKE SAs of policy `target`, or the one with `target`
     /// as either SPI (hex, as `show sa` prints it, or both halves
     /// `spi_i:spi_r`). Returns how many.
-    pub fn terminate(&mut self, target: &str, now: Now) -> (usize, Outputs) {
+    pub fn terminate(&mut self, target: &str) -> (usize, Outputs) {
         let spi = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
         let (a, b) = match target.split_once(':') {
             Some((i, r)) => (spi(i), spi(r)),
             None => (spi(target), None),
         };
-        let target = target.to_string();
-        self.delete_where(now, move |sa| {
+        self.delete_where(|sa| {
             sa.policy == target
                 || match (a, b) {
                     (Some(i), Some(r)) => sa.spi_i == i && sa.spi_r == r,
@@ -122,7 +119,7 @@ impl Engine {
         })
     }
 
-    fn delete_where(&mut self, now: Now, pick: impl Fn(&IkeSa) -> bool) -> (usize, Outputs) {
+    fn delete_where(&mut self, pick: impl Fn(&IkeSa) -> bool) -> (usize, Outputs) {
         let mut out = Outputs::default();
         let ids: Vec<SaId> = self
             .sas
@@ -148,7 +145,6 @@ impl Engine {
                     out.send.extend(bytes.into_iter().map(|b| sa.datagram(b)));
                 }
             }
-            let _ = now;
             self.remove(id, "deleted by request", &mut out);
             n += 1;
         }
@@ -198,40 +194,34 @@ impl Engine {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            let Some(sa) = self.sas.get(&id) else {
-                continue;
-            };
-            let mid = sa.next_request_id;
-            if let Ok(bytes) = sa.seal(
-                ExchangeType::INFORMATIONAL,
-                false,
-                mid,
-                &[],
-                self.rng.as_mut(),
-            ) {
-                self.request(id, mid, bytes, now, out);
-            }
+            self.informational(id, &[], now, out);
+        }
+    }
+
+    /// Sends our INFORMATIONAL request with `inner` payloads (retransmitted
+    /// until answered).
+    fn informational(&mut self, id: SaId, inner: &[Payload], now: Now, out: &mut Outputs) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let mid = sa.next_request_id;
+        if let Ok(bytes) = sa.seal(
+            ExchangeType::INFORMATIONAL,
+            false,
+            mid,
+            inner,
+            self.rng.as_mut(),
+        ) {
+            self.request(id, mid, bytes, now, out);
         }
     }
 
     /// Sends an INFORMATIONAL DELETE for the CHILD SA whose inbound SPI
     /// is `spi_in` (§1.4.1).
     pub(super) fn delete_child(&mut self, id: SaId, spi_in: u32, now: Now, out: &mut Outputs) {
-        let Some(sa) = self.sas.get(&id) else { return };
-        let mid = sa.next_request_id;
         let inner = [Payload::Delete(DeletePayload::child(
             ProtocolId::ESP,
             &[spi_in],
         ))];
-        if let Ok(bytes) = sa.seal(
-            ExchangeType::INFORMATIONAL,
-            false,
-            mid,
-            &inner,
-            self.rng.as_mut(),
-        ) {
-            self.request(id, mid, bytes, now, out);
-        }
+        self.informational(id, &inner, now, out);
     }
 
     /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every

@@ -138,6 +138,15 @@ pub(crate) struct IkeSa {
 }
 
 impl IkeSa {
+    /// Takes the next parent request id from `counter` as this SA's
+    /// outstanding request; the answer must carry it back.
+    pub(crate) fn ask_parent(&mut self, counter: &mut u64) -> u64 {
+        let request = *counter;
+        *counter += 1;
+        self.parent_request = Some(request);
+        request
+    }
+
     /// The SA is up: from now on it keeps the NAT mapping open if we are
     /// the side behind the NAT.
     pub(crate) fn established(&mut self, now: Now) {
