@@ -206,3 +206,23 @@ fn the_responder_narrows_traffic_selectors_to_its_policy() {
     assert_eq!(c.local_ts, ["198.51.100.0/25"]);
     assert_eq!(c.remote_ts, ["203.0.113.128/25"]);
 }
+
+#[test]
+fn a_responder_forgets_a_natted_initiator_completely_when_its_sa_goes() {
+    // The initiator behind a NAT moves to 4500 in IKE_AUTH; after the
+    // responder deletes the SA, the same initiator (same SPI, as a
+    // restarted peer with the same random state would have) is not
+    // mistaken for a retransmission of the old IKE_SA_INIT.
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    w.a_seen_as = "192.0.2.1:31000".parse().unwrap();
+    w.start();
+    assert_established(&w);
+    let (n, _) = w.b.engine.delete_all();
+    assert_eq!(n, 1);
+    let mut again = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    again.a_seen_as = w.a_seen_as;
+    std::mem::swap(&mut again.b, &mut w.b);
+    again.b.events.clear();
+    again.start();
+    assert_established(&again);
+}

@@ -3,7 +3,7 @@
 //! (retransmission), and the summary `ikectl show sa` prints.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::ike::wire::{Header, Message, Payload};
@@ -79,9 +79,11 @@ pub struct Engine {
     pub(super) cfg: EngineConfig,
     pub(super) policies: Vec<EnginePolicy>,
     pub(super) sas: HashMap<SaId, IkeSa>,
-    /// Responder: (SPIi, peer) → our SPI, to recognise retransmitted
-    /// IKE_SA_INIT requests.
-    pub(super) by_initiator: HashMap<(u64, SocketAddr), SaId>,
+    /// Responder: (SPIi, peer address) → our SPI, to recognise
+    /// retransmitted IKE_SA_INIT requests. Keyed by the IP, not the port:
+    /// the SA moves to 4500 (and a NAT may pick another port) while the
+    /// entry must still be found and removed with it.
+    pub(super) by_initiator: HashMap<(u64, IpAddr), SaId>,
     pub(super) rng: Box<dyn Rng + Send>,
     /// Fragments of completely reassembled messages (RFC 7383).
     pub(super) fragments_in: u64,
@@ -309,7 +311,7 @@ impl Engine {
         self.guard.closed(id);
         if let Some(sa) = self.sas.remove(&id) {
             if sa.role == Role::Responder {
-                self.by_initiator.remove(&(sa.spi_i, sa.remote));
+                self.by_initiator.remove(&(sa.spi_i, sa.remote.ip()));
             }
             // The CHILD SAs go with it (RFC 7296 §1.4.1).
             for (spi_in, _) in &sa.children {

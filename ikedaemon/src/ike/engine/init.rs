@@ -235,7 +235,7 @@ impl Engine {
     pub(super) fn on_init_request(&mut self, d: &Datagram, now: Now, out: &mut Outputs) {
         let Some(m) = Self::decode(d) else { return };
         let h = m.header;
-        if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote)).copied() {
+        if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote.ip())).copied() {
             // A retransmission: the same answer again.
             self.is_retransmission(id, &h, out);
             return;
@@ -493,7 +493,7 @@ impl Engine {
         };
         let Ok(bytes) = resp.encode() else { return };
         sa.init_ours = bytes.clone();
-        self.by_initiator.insert((h.spi_i, d.remote), spi_r);
+        self.by_initiator.insert((h.spi_i, d.remote.ip()), spi_r);
         self.guard.opened(spi_r, d.remote.ip(), now);
         self.sas.insert(spi_r, sa);
         self.respond(spi_r, 0, vec![bytes], out);
