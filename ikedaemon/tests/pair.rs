@@ -111,3 +111,32 @@ fn two_daemons_establish_with_psk_and_agree() {
         db.log_text()
     );
 }
+
+#[test]
+fn after_a_reload_that_moves_the_ports_both_daemons_negotiate_on_the_new_ones() {
+    let (a, b) = interop::pair();
+    let db = Daemon::start_with(b, |c| interop::config(c, false, "passive", ""));
+    let da = Daemon::start_with(a, |c| interop::config(c, true, "passive", ""));
+    for d in [&da, &db] {
+        let text = std::fs::read_to_string(&d.config).unwrap();
+        std::fs::write(
+            &d.config,
+            format!("ike_port: 1500\nnatt_port: 14500\n{text}"),
+        )
+        .unwrap();
+        assert!(
+            d.ikectl_ok(&["reload"]).contains("reloaded"),
+            "{}",
+            d.log_text()
+        );
+        d.wait_log("IKE sockets now");
+    }
+    da.ikectl_ok(&["initiate", "site"]);
+    let up = interop::wait_for(10, || {
+        let s = interop::sas(&db);
+        (s.len() == 1).then_some(s)
+    })
+    .unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    assert!(up[0].contains("192.0.2.1:1500"), "{up:?}");
+    assert!(interop::sas(&da)[0].contains("192.0.2.2:1500"));
+}

@@ -172,6 +172,9 @@ impl Negotiator {
             let _ = poll.registry().deregister(&mut SourceFd(&s.fd.as_raw_fd()));
         }
         self.sockets = std::mem::take(&mut self.pending);
+        // The engine's ports follow the sockets.
+        let limits = self.engine_limits();
+        self.engine.set_limits(limits);
         match self.register_sockets(poll) {
             Ok(()) => {
                 let list: Vec<String> = self

@@ -108,10 +108,9 @@ impl Engine {
         }
     }
 
-    /// Replaces the tunables (reload); the ports stay.
-    pub fn set_limits(&mut self, mut cfg: EngineConfig) {
-        cfg.ike_port = self.cfg.ike_port;
-        cfg.natt_port = self.cfg.natt_port;
+    /// Replaces the tunables and ports (reload); existing SAs keep the
+    /// addresses they have.
+    pub fn set_limits(&mut self, cfg: EngineConfig) {
         self.cfg = cfg;
     }
 
