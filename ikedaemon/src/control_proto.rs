@@ -115,6 +115,9 @@ pub struct SaInfo {
     pub policy: String,
     /// IKE SPIs `spi_i:spi_r` in hex.
     pub spis: String,
+    /// Our SPI, which names the IKE SA inside the daemon.
+    #[serde(default)]
+    pub id: u64,
     /// Peer address and port.
     pub peer: String,
     /// State name.

@@ -163,6 +163,8 @@ privsep::ipc_enum! {
         /// A CHILD SA is gone (deleted by either side, or with its IKE SA):
         /// the kernel backend removes it. Our inbound SPI names it.
         ChildGone(u32) = 6,
+        /// An IKE SA is gone: the parent forgets its signing count.
+        IkeGone(u64) = 7,
     }
 }
 

@@ -132,11 +132,7 @@ impl RecordedChildren {
     /// Puts each recorded CHILD SA under its IKE SA in a `show sa` answer.
     pub(crate) fn attach(&self, sas: &mut [SaInfo]) {
         for r in &self.sas {
-            let ours = format!("{:016x}", r.ike);
-            let Some(ike) = sas
-                .iter_mut()
-                .find(|s| s.spis.split(':').any(|half| half == ours))
-            else {
+            let Some(ike) = sas.iter_mut().find(|s| s.id == r.ike) else {
                 continue;
             };
             ike.children.push(ChildInfo {
@@ -180,10 +176,11 @@ mod tests {
         }
     }
 
-    fn ike(spis: &str) -> SaInfo {
+    fn ike(spis: &str, id: u64) -> SaInfo {
         SaInfo {
             policy: "p".into(),
             spis: spis.into(),
+            id,
             peer: "192.0.2.2:500".into(),
             state: "ESTABLISHED".into(),
             algorithms: String::new(),
@@ -196,15 +193,15 @@ mod tests {
     }
 
     #[test]
-    fn children_go_under_their_ike_sa_by_either_spi_and_leave_when_removed() {
+    fn children_go_under_their_ike_sa_by_our_spi_and_leave_when_removed() {
         let mut r = RecordedChildren::default();
         assert_eq!(r.install(child(0xa, 0x100)), Ok(0x100));
         assert_eq!(r.install(child(0xb, 0x200)), Ok(0x200));
         assert_eq!(r.install(child(0xc, 0x300)), Ok(0x300));
         assert!(r.install(child(0xd, 0x300)).unwrap_err().contains("in use"));
         let mut sas = [
-            ike("000000000000000a:00000000000000ff"),
-            ike("00000000000000ee:000000000000000b"),
+            ike("000000000000000a:00000000000000ff", 0xa),
+            ike("00000000000000ee:000000000000000b", 0xb),
         ];
         r.attach(&mut sas);
         assert_eq!(sas[0].children.len(), 1);

@@ -196,7 +196,12 @@ impl Negotiator {
     fn report(&mut self, ev: Event) {
         let line = match &ev {
             Event::IkeEstablished { line, .. } | Event::Failed { line, .. } => line.clone(),
-            Event::IkeDeleted { sa, reason } => format!("IKE SA {sa:016x} deleted: {reason}"),
+            Event::IkeDeleted { sa, reason } => {
+                if let Err(e) = self.channel.send(0, &FromNegotiator::IkeGone(*sa), &[]) {
+                    log_error!("cannot report a deleted IKE SA to the parent: {e}");
+                }
+                format!("IKE SA {sa:016x} deleted: {reason}")
+            }
             Event::ChildDeleted { sa, spi_in, reason } => {
                 if let Err(e) = self
                     .channel
@@ -230,6 +235,7 @@ impl Negotiator {
             .map(|s| SaInfo {
                 policy: s.policy,
                 spis: s.spis,
+                id: s.id,
                 peer: s.peer.to_string(),
                 state: s.state,
                 algorithms: s.algorithms,

@@ -157,6 +157,7 @@ impl Parent {
                         log_error!("cannot answer the negotiator: {e}");
                     }
                 }
+                FromNegotiator::IkeGone(sa) => self.custody.forget(sa),
                 FromNegotiator::ChildGone(spi_in) => {
                     if self.children.remove(spi_in) {
                         log_verbose!("CHILD SA {spi_in:08x} removed (kernel backend none)");

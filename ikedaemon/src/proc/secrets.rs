@@ -45,10 +45,17 @@ impl Custody {
             );
             return Err("too many AUTH requests for this IKE SA".into());
         }
+        // The negotiator reports every SA it drops (`forget`); this bound
+        // only matters if those reports were lost.
         if self.signed.len() > 100_000 {
             self.signed.clear();
         }
         Ok(())
+    }
+
+    /// The IKE SA is gone: its count goes too.
+    pub(crate) fn forget(&mut self, sa: SaId) {
+        self.signed.remove(&sa);
     }
 
     /// Our AUTH payload: the PSK MIC, or a signature with the policy's key

@@ -86,15 +86,13 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        let Some(policy) = self.policies.iter().find(|p| p.name == sa.policy) else {
-            return;
-        };
+        let policy = sa.policy.clone();
         if policy.childless == Childless::Force && !sa.peer_childless {
             let line = format!(
                 "{}: policy \"{}\" has childless: force, but the peer did not announce \
                  CHILDLESS_IKEV2_SUPPORTED (RFC 6023)",
                 sa.tag(),
-                sa.policy
+                sa.policy.name
             );
             out.events.push(Event::Failed { sa: id, line });
             self.remove(id, "the peer does not support childless IKE SAs", out);
@@ -102,6 +100,7 @@ impl Engine {
         }
         let my_id = policy.our_id(sa.local.ip());
         let Some(oct) = octets(sa, true, &my_id) else {
+            self.abandon(id, "no keys for our AUTH octets", out);
             return;
         };
         sa.state = State::AwaitOwnAuth;
@@ -111,7 +110,7 @@ impl Engine {
             sa: id,
             request,
             reserve_spi,
-            policy: sa.policy.clone(),
+            policy: sa.policy.name.clone(),
             octets: oct,
             peer_hashes: sa.peer_hashes.clone(),
             prf: sa.chosen.as_ref().and_then(|c| c.prf).map_or(0, |p| p.id()),
@@ -131,9 +130,7 @@ impl Engine {
         if !matches!(sa.state, State::AwaitOwnAuth) {
             return;
         }
-        let Some(policy) = self.policy(&sa.policy).cloned() else {
-            return;
-        };
+        let policy = sa.policy.clone();
         // RFC 6023: no CHILD SA in IKE_AUTH (`childless: prefer` when the
         // peer supports it, `force` always; start_auth checked support).
         let childless = wants_childless(policy.childless, sa.peer_childless);
@@ -226,10 +223,7 @@ impl Engine {
         let bytes = match sa.seal(ExchangeType::IKE_AUTH, false, 1, &inner, self.rng.as_mut()) {
             Ok(b) => b,
             Err(e) => {
-                out.events.push(Event::Failed {
-                    sa: id,
-                    line: format!("{}: cannot seal IKE_AUTH: {e}", sa.tag()),
-                });
+                self.abandon(id, &format!("cannot seal IKE_AUTH: {e}"), out);
                 return;
             }
         };
@@ -328,23 +322,28 @@ impl Engine {
             sa.local = d.local;
             sa.remote = d.remote;
         }
-        let Some(idi) = find(&m, |p| match p {
+        let idi = find(&m, |p| match p {
             Payload::IdI(i) => Some(i.clone()),
             _ => None,
-        }) else {
-            return;
-        };
-        let Some(auth) = find(&m, |p| match p {
+        });
+        let auth = find(&m, |p| match p {
             Payload::Auth(a) => Some(a.clone()),
             _ => None,
-        }) else {
+        });
+        let (Some(idi), Some(auth)) = (idi, auth) else {
+            let line = format!(
+                "{}: INVALID_SYNTAX: IKE_AUTH request without IDi or AUTH",
+                sa.tag()
+            );
+            out.events.push(Event::Failed { sa: id, line });
+            self.refuse_auth(id, outer.header.message_id, NotifyType::INVALID_SYNTAX, out);
             return;
         };
         let certs = peer_certs(&m);
         // Re-pick the policy by the peer's identity (§2.2: several
         // policies may share the address).
         let remote_ip = sa.remote.ip();
-        let current = sa.policy.clone();
+        let current = sa.policy.name.clone();
         let fits = |p: &super::policy::EnginePolicy| {
             p.remote.matches(remote_ip) && p.remote_id.as_ref().is_none_or(|r| *r == idi)
         };
@@ -372,7 +371,7 @@ impl Engine {
             self.fail_auth(id, outer.header.message_id, out);
             return;
         };
-        sa.policy = policy.name.clone();
+        sa.policy = policy.clone();
         let childless = !m.payloads.iter().any(|p| matches!(p, Payload::Sa(_)));
         if childless && policy.childless == Childless::Never {
             let line = format!(
@@ -409,6 +408,7 @@ impl Engine {
         };
         let (Some(peer_oct), Some(our_oct)) = (octets(sa, false, &idi), octets(sa, true, &my_id))
         else {
+            self.abandon(id, "no keys for the AUTH octets", out);
             return;
         };
         let peer_hashes = sa.peer_hashes.clone();
@@ -433,6 +433,15 @@ impl Engine {
             peer_hashes,
             prf,
         });
+    }
+
+    /// An internal failure: one line, and the SA (with any CHILD SA) goes.
+    fn abandon(&mut self, id: SaId, why: &str, out: &mut Outputs) {
+        if let Some(sa) = self.sas.get(&id) {
+            let line = format!("{}: {why}", sa.tag());
+            out.events.push(Event::Failed { sa: id, line });
+        }
+        self.remove(id, why, out);
     }
 
     /// Responder: AUTHENTICATION_FAILED, then forget the SA.
@@ -508,7 +517,7 @@ impl Engine {
                     sa: id,
                     line: format!(
                         "{tag}: AUTHENTICATION_FAILED: {e} (policy \"{}\")",
-                        sa.policy
+                        sa.policy.name
                     ),
                 });
                 self.fail_auth(id, mid, out);
@@ -527,9 +536,7 @@ impl Engine {
                 return;
             }
         };
-        let Some(policy) = self.policy(&sa.policy).cloned() else {
-            return;
-        };
+        let policy = sa.policy.clone();
         let peer_id = find(&m, |p| match p {
             Payload::IdI(i) => Some(i.clone()),
             _ => None,
@@ -589,7 +596,7 @@ impl Engine {
                     sa: id,
                     line: format!(
                         "{tag}: IKE SA established, policy \"{}\", {algs}; {}",
-                        sa.policy,
+                        sa.policy.name,
                         child_line(&keys)
                     ),
                 });
@@ -601,7 +608,7 @@ impl Engine {
                     sa: id,
                     line: format!(
                         "{tag}: IKE SA established without a CHILD SA (RFC 6023), policy \"{}\"",
-                        sa.policy
+                        sa.policy.name
                     ),
                 });
             }
@@ -609,7 +616,7 @@ impl Engine {
                 inner.push(Payload::Notify(NotifyPayload::flag(kind)));
                 out.events.push(Event::IkeEstablished {
                     sa: id,
-                    line: format!("{tag}: IKE SA established, policy \"{}\"", sa.policy),
+                    line: format!("{tag}: IKE SA established, policy \"{}\"", sa.policy.name),
                 });
                 out.events.push(Event::Failed {
                     sa: id,
@@ -620,7 +627,10 @@ impl Engine {
         sa.established(now);
         let bytes = match sa.seal(ExchangeType::IKE_AUTH, true, mid, &inner, self.rng.as_mut()) {
             Ok(b) => b,
-            Err(_) => return,
+            Err(e) => {
+                self.abandon(id, &format!("cannot seal the IKE_AUTH response: {e}"), out);
+                return;
+            }
         };
         self.respond(id, mid, bytes, out);
     }
@@ -653,15 +663,13 @@ impl Engine {
                 sa: id,
                 line: format!(
                     "{tag}: IKE_AUTH refused by the peer: {why} (policy \"{}\")",
-                    sa.policy
+                    sa.policy.name
                 ),
             });
             self.remove(id, "IKE_AUTH refused", out);
             return;
         };
-        let Some(policy) = self.policies.iter().find(|p| p.name == sa.policy).cloned() else {
-            return;
-        };
+        let policy = sa.policy.clone();
         if let Some(want) = &policy.remote_id
             && *want != idr
         {
@@ -676,6 +684,7 @@ impl Engine {
             return;
         }
         let Some(oct) = octets(sa, false, &idr) else {
+            self.abandon(id, "no keys for the peer's AUTH octets", out);
             return;
         };
         let certs = peer_certs(&m);
@@ -698,7 +707,7 @@ impl Engine {
             sa: id,
             request,
             child: install,
-            policy: policy.name,
+            policy: policy.name.clone(),
             peer_id: idr,
             method: auth.method,
             auth: auth.data,
@@ -728,7 +737,7 @@ impl Engine {
                 sa: id,
                 line: format!(
                     "{tag}: the responder's AUTH does not verify: {e} (policy \"{}\")",
-                    sa.policy
+                    sa.policy.name
                 ),
             });
             self.remove(id, "authentication failed", out);
@@ -751,7 +760,7 @@ impl Engine {
                 } else {
                     ""
                 },
-                sa.policy,
+                sa.policy.name,
                 sa.chosen
                     .as_ref()
                     .map(|c| c.to_string())

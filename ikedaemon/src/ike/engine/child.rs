@@ -187,7 +187,7 @@ impl Engine {
             ike: id,
             local: sa.local,
             remote: sa.remote,
-            policy: sa.policy.clone(),
+            policy: sa.policy.name.clone(),
             spi_in,
             spi_out,
             algorithms: chosen.to_string(),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ike::wire::{Header, Message, Payload};
@@ -61,6 +62,8 @@ pub struct SaSummary {
     pub policy: String,
     /// `spi_i:spi_r`.
     pub spis: String,
+    /// Our SPI (the engine's id of the SA).
+    pub id: SaId,
     /// Peer address.
     pub peer: SocketAddr,
     /// State name.
@@ -77,7 +80,7 @@ pub struct SaSummary {
 #[derive(Debug)]
 pub struct Engine {
     pub(super) cfg: EngineConfig,
-    pub(super) policies: Vec<EnginePolicy>,
+    pub(super) policies: Vec<Arc<EnginePolicy>>,
     pub(super) sas: HashMap<SaId, IkeSa>,
     /// Responder: (SPIi, peer address) → our SPI, to recognise
     /// retransmitted IKE_SA_INIT requests. Keyed by the IP, not the port:
@@ -98,7 +101,7 @@ impl Engine {
     pub fn new(cfg: EngineConfig, policies: Vec<EnginePolicy>, rng: Box<dyn Rng + Send>) -> Self {
         Self {
             cfg,
-            policies,
+            policies: policies.into_iter().map(Arc::new).collect(),
             sas: HashMap::new(),
             by_initiator: HashMap::new(),
             rng,
@@ -116,11 +119,11 @@ impl Engine {
 
     /// Replaces the policies (reload); existing SAs keep running.
     pub fn set_policies(&mut self, policies: Vec<EnginePolicy>) {
-        self.policies = policies;
+        self.policies = policies.into_iter().map(Arc::new).collect();
     }
 
     /// A policy by name.
-    pub(super) fn policy(&self, name: &str) -> Option<&EnginePolicy> {
+    pub(super) fn policy(&self, name: &str) -> Option<&Arc<EnginePolicy>> {
         self.policies.iter().find(|p| p.name == name)
     }
 
@@ -264,8 +267,9 @@ impl Engine {
             .sas
             .values()
             .map(|sa| SaSummary {
-                policy: sa.policy.clone(),
+                policy: sa.policy.name.clone(),
                 spis: format!("{:016x}:{:016x}", sa.spi_i, sa.spi_r),
+                id: sa.our_spi(),
                 peer: sa.remote,
                 state: match &sa.state {
                     State::Established => "ESTABLISHED",

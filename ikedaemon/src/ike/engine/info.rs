@@ -110,7 +110,7 @@ impl Engine {
             None => (spi(target), None),
         };
         self.delete_where(|sa| {
-            sa.policy == target
+            sa.policy.name == target
                 || match (a, b) {
                     (Some(i), Some(r)) => sa.spi_i == i && sa.spi_r == r,
                     (Some(x), None) => x != 0 && (sa.spi_i == x || sa.spi_r == x),
@@ -167,7 +167,7 @@ impl Engine {
             .sas
             .iter()
             .filter(|(id, sa)| {
-                **id != keep && sa.policy == policy && sa.peer_id.as_ref() == Some(peer_id)
+                **id != keep && sa.policy.name == policy && sa.peer_id.as_ref() == Some(peer_id)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -184,13 +184,7 @@ impl Engine {
             .sas
             .iter()
             .filter(|(_, sa)| matches!(sa.state, State::Established) && sa.pending.is_none())
-            .filter(|(_, sa)| {
-                self.policies
-                    .iter()
-                    .find(|p| p.name == sa.policy)
-                    .and_then(|p| p.dpd)
-                    .is_some_and(|iv| now >= sa.last_heard + iv)
-            })
+            .filter(|(_, sa)| sa.policy.dpd.is_some_and(|iv| now >= sa.last_heard + iv))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -246,7 +240,7 @@ impl Engine {
             .values()
             .filter(|sa| matches!(sa.state, State::Established) && sa.pending.is_none())
             .filter_map(|sa| {
-                let iv = self.policies.iter().find(|p| p.name == sa.policy)?.dpd?;
+                let iv = sa.policy.dpd?;
                 Some(sa.last_heard + iv)
             })
             .min();

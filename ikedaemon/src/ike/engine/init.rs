@@ -3,6 +3,7 @@
 //! initiator's retries after COOKIE (§2.6) and INVALID_KE_PAYLOAD (§1.3).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::ike::crypto::dh::{DhGroup, KeyExchange};
 use crate::ike::crypto::keys::{IkeKeys, skeyseed};
@@ -132,7 +133,7 @@ impl Engine {
             remote,
             natt: false,
             nat: false,
-            policy: p.name.clone(),
+            policy: p.clone(),
             state: State::InitSent,
             ni: self.rng.bytes(32),
             nr: Vec::new(),
@@ -175,12 +176,7 @@ impl Engine {
         now: Now,
         out: &mut Outputs,
     ) {
-        let Some(policy) = self
-            .sas
-            .get(&id)
-            .and_then(|sa| self.policy(&sa.policy))
-            .cloned()
-        else {
+        let Some(policy) = self.sas.get(&id).map(|sa| sa.policy.clone()) else {
             return;
         };
         let ke = match KeyExchange::generate(group) {
@@ -311,7 +307,7 @@ impl Engine {
         for p in &candidates {
             match select(&sa_payload.proposals, &p.ike) {
                 Ok(s) => {
-                    chosen = Some((p.name.clone(), s));
+                    chosen = Some((Arc::clone(p), s));
                     break;
                 }
                 Err(e) => last_err = Some((p.name.clone(), e)),
@@ -462,10 +458,7 @@ impl Engine {
         ];
         payloads.extend(natd_payloads(h.spi_i, spi_r, d.local, d.remote));
         // §3.7: ask for a certificate signed by one of our CAs.
-        let certreq = self
-            .policy(&sa.policy)
-            .map(|p| p.certreq.clone())
-            .unwrap_or_default();
+        let certreq = sa.policy.certreq.clone();
         if !certreq.is_empty() {
             payloads.push(Payload::CertReq(CertReqPayload {
                 encoding: CertEncoding::X509_SIGNATURE,
@@ -483,10 +476,7 @@ impl Engine {
             ));
             sa.frag_size = self.cfg.fragment_size;
         }
-        let childless = self
-            .policy(&sa.policy)
-            .map_or(Childless::Allow, |p| p.childless);
-        announce(&mut payloads, childless);
+        announce(&mut payloads, sa.policy.childless);
         let resp = Message {
             header: sa.header(ExchangeType::IKE_SA_INIT, true, 0),
             payloads,
@@ -524,10 +514,7 @@ impl Engine {
                 NotifyData::InvalidKe(g) => DhGroup::from_id(g),
                 _ => None,
             };
-            let ours: Vec<DhGroup> = self
-                .policy(&sa.policy)
-                .map(|p| p.ike.iter().flat_map(|c| c.ke.clone()).collect())
-                .unwrap_or_default();
+            let ours: Vec<DhGroup> = sa.policy.ike.iter().flat_map(|c| c.ke.clone()).collect();
             match wanted.filter(|g| ours.contains(g)) {
                 Some(g) if Some(g) != sa.ke.as_ref().map(|k| k.group()) => {
                     self.send_init_request(id, g, None, now, out)

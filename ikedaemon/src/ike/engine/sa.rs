@@ -88,7 +88,9 @@ pub(crate) struct IkeSa {
     pub(crate) natt: bool,
     /// A NAT was detected (CHILD SAs need UDP encapsulation).
     pub(crate) nat: bool,
-    pub(crate) policy: String,
+    /// The policy it runs under, as it was when picked: a reload that
+    /// changes or removes it does not pull it from under the SA.
+    pub(crate) policy: std::sync::Arc<super::policy::EnginePolicy>,
     pub(crate) state: State,
     pub(crate) ni: Vec<u8>,
     pub(crate) nr: Vec<u8>,
@@ -157,6 +159,14 @@ impl IkeSa {
     }
 
     /// `9f3a..:0c41..` for log lines.
+    /// Our SPI: the engine's id of this SA.
+    pub(crate) fn our_spi(&self) -> u64 {
+        match self.role {
+            Role::Initiator => self.spi_i,
+            Role::Responder => self.spi_r,
+        }
+    }
+
     pub(crate) fn tag(&self) -> String {
         format!(
             "ike {:016x}:{:016x} peer {}",
