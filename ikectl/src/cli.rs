@@ -3,10 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use ikedaemon::control_proto::{LogMode, Request, ResetWhat};
-
-/// Default control socket.
-pub(crate) const DEFAULT_SOCKET: &str = "/var/run/ikedaemon.sock";
+use ikedaemon::control_proto::{DEFAULT_SOCKET, LogMode, Request, ResetWhat};
 
 const USAGE: &str = "usage: ikectl [-s socket] [--json] command [argument ...]
 commands: show policies | show sa | show stats | reload | log verbose | log brief |

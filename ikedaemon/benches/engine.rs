@@ -133,7 +133,6 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         remote_id: None,
         remote: RemoteMatch::Any,
         remote_addr: Some(peer.parse().unwrap()),
-        auth: AuthKind::Psk,
         ike: vec![ProposalConfig::parse("aes128-sha256-x25519", SaProtocol::Ike).unwrap()],
         esp: vec![ProposalConfig::parse("aes128gcm16", SaProtocol::Esp).unwrap()],
         local_ts: vec![r(local_ts)],

@@ -11,6 +11,9 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+/// The control socket when neither the configuration nor `-s` names one.
+pub const DEFAULT_SOCKET: &str = "/var/run/ikedaemon.sock";
+
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 1 << 20;
 

@@ -10,10 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::control_proto::{Event, Request, ResetWhat, Response, SaInfo, Stats};
-use crate::ike::engine::{
-    AuthKind, EnginePolicy, ParentAnswer, ParentRequest, RemoteMatch, TsSpec,
-};
+use crate::control_proto::{Event, Request, ResetWhat, Response, Stats};
+use crate::ike::engine::{EnginePolicy, ParentAnswer, ParentRequest, RemoteMatch, TsSpec};
 use crate::ike::proposal::{ProposalConfig, SaProtocol};
 use crate::ike::wire::Identification;
 
@@ -60,8 +58,6 @@ pub struct PolicySpec {
     pub remote: RemoteMatch,
     /// The peer's address when we initiate.
     pub remote_addr: Option<std::net::IpAddr>,
-    /// How we authenticate.
-    pub auth: AuthKind,
     /// IKE proposals.
     pub ike: Vec<String>,
     /// ESP proposals.
@@ -96,7 +92,6 @@ impl PolicySpec {
             remote_id: self.remote_id.clone(),
             remote: self.remote.clone(),
             remote_addr: self.remote_addr,
-            auth: self.auth,
             ike: parse(&self.ike, SaProtocol::Ike)?,
             esp: parse(&self.esp, SaProtocol::Esp)?,
             local_ts: self.local_ts.clone(),
@@ -218,11 +213,6 @@ pub fn for_negotiator(r: &Request) -> bool {
             | Request::Initiate(_)
             | Request::Terminate(_)
     )
-}
-
-/// SAs for `show sa` (kept here so both sides agree on the empty case).
-pub fn no_sas() -> Response {
-    Response::Sas(Vec::<SaInfo>::new())
 }
 
 /// Stats merged by the parent: the negotiator's counters plus its own.

@@ -20,7 +20,7 @@ pub(crate) mod defaults {
     /// Chroot directory.
     pub(crate) const CHROOT: &str = "/var/empty";
     /// Control socket.
-    pub(crate) const SOCKET: &str = "/var/run/ikedaemon.sock";
+    pub(crate) const SOCKET: &str = crate::control_proto::DEFAULT_SOCKET;
     /// PID file.
     pub(crate) const PID_FILE: &str = "/var/run/ikedaemon.pid";
     /// Listen addresses.

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use openssl::stack::Stack;
-use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::{X509, X509StoreContext};
 
 use crate::config::{AuthSpec, Config};
@@ -21,8 +21,11 @@ pub(crate) struct Credentials {
     pub(crate) cert_der: Vec<u8>,
     /// Our private key.
     pub(crate) key: PrivateKey,
-    /// The CAs a peer's certificate must chain to.
-    pub(crate) cas: Vec<X509>,
+    /// The CAs a peer's certificate must chain to, as a store built once
+    /// at load time.
+    pub(crate) cas: X509Store,
+    /// How many CAs.
+    ca_count: usize,
     /// SHA-1 of each CA's SubjectPublicKeyInfo, for CERTREQ.
     pub(crate) ca_hashes: Vec<[u8; 20]>,
 }
@@ -31,7 +34,7 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("key", &"<redacted>")
-            .field("cas", &self.cas.len())
+            .field("cas", &self.ca_count)
             .finish()
     }
 }
@@ -66,12 +69,18 @@ pub(crate) fn load(config: &Config) -> Result<HashMap<String, Credentials>, Stri
             .filter_map(|c| c.public_key().ok()?.public_key_to_der().ok())
             .map(|spki| openssl::sha::sha1(&spki))
             .collect();
+        let ca_count = cas.len();
+        let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+        for c in cas {
+            store.add_cert(c).map_err(|e| e.to_string())?;
+        }
         out.insert(
             p.name.clone(),
             Credentials {
                 cert_der: ours.to_der().map_err(|e| e.to_string())?,
                 key,
-                cas,
+                cas: store.build(),
+                ca_count,
                 ca_hashes,
             },
         );
@@ -89,11 +98,6 @@ pub(crate) fn verify_peer(
     let leaf_der = certs.first().ok_or("the peer sent no certificate")?;
     let leaf = X509::from_der(leaf_der)
         .map_err(|e| format!("the peer's certificate does not parse: {e}"))?;
-    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    for ca in &creds.cas {
-        store.add_cert(ca.clone()).map_err(|e| e.to_string())?;
-    }
-    let store = store.build();
     let mut chain = Stack::new().map_err(|e| e.to_string())?;
     for der in certs.iter().skip(1) {
         if let Ok(c) = X509::from_der(der) {
@@ -102,7 +106,7 @@ pub(crate) fn verify_peer(
     }
     let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
     let verdict = ctx
-        .init(&store, &leaf, &chain, |c| {
+        .init(&creds.cas, &leaf, &chain, |c| {
             let ok = c.verify_cert()?;
             Ok(if ok {
                 Ok(())

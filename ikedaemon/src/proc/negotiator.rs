@@ -82,7 +82,8 @@ fn start() -> Result<Negotiator, String> {
                 );
                 n.sockets.push(Sock { fd, info });
             }
-            ToNegotiator::Policies(p) => n.set_policies(p),
+            // Kept until Start: the engine is built once, with all of it.
+            ToNegotiator::Policies(p) => n.specs = p,
             ToNegotiator::Settings(s) => n.settings = Some(s),
             ToNegotiator::Start => break,
             ToNegotiator::LogLevel(l) => crate::logging::set_level(super::child::level_from_u8(l)),
@@ -118,7 +119,8 @@ impl Negotiator {
         let mut events = Events::with_capacity(64);
         let mut buf = vec![0u8; udp::MAX_DATAGRAM];
         loop {
-            let wait = self.wait();
+            let deadline = self.engine.next_deadline();
+            let wait = self.wait(deadline);
             if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -136,7 +138,7 @@ impl Negotiator {
                     Token(t) => self.on_socket(t - FIRST_SOCKET, &mut buf),
                 }
             }
-            self.run_timers();
+            self.run_timers(deadline);
         }
     }
 
@@ -247,10 +249,10 @@ impl Negotiator {
             Request::ShowSa => Response::Sas(self.sa_infos()),
             Request::ShowStats => {
                 let mut s = self.stats.clone();
-                let sas = self.engine.summaries();
-                s.ike_sas = sas.iter().filter(|x| x.state == "ESTABLISHED").count() as u64;
-                s.half_open = sas.len() as u64 - s.ike_sas;
+                s.ike_sas = self.engine.established() as u64;
+                s.half_open = (self.engine.len() - self.engine.established()) as u64;
                 s.fragments_reassembled = self.engine.fragments_reassembled();
+                s.malformed += self.engine.malformed();
                 Response::Stats(s)
             }
             Request::Initiate(name) => match self.initiate_policy(name) {
@@ -343,9 +345,15 @@ impl Negotiator {
         } else {
             data
         };
-        match crate::ike::wire::Message::decode(ike) {
-            Ok(m) => {
-                log_verbose!("received {m} from {from} to {to}");
+        // The header is enough to route; the engine decodes the message
+        // once (the whole decode for the log line only when it is shown).
+        match crate::ike::wire::Header::decode(ike) {
+            Ok(_) => {
+                if crate::logging::enabled(crate::logging::Level::Verbose)
+                    && let Ok(m) = crate::ike::wire::Message::decode(ike)
+                {
+                    log_verbose!("received {m} from {from} to {to}");
+                }
                 let local = std::net::SocketAddr::new(to_ip.unwrap_or(local.ip()), local.port());
                 self.feed(natt, ike, from, local);
                 None

@@ -137,18 +137,19 @@ impl Negotiator {
         self.apply(out);
     }
 
-    /// How long the event loop may sleep.
-    pub(super) fn wait(&self) -> Duration {
-        match self.engine.next_deadline() {
+    /// How long the event loop may sleep until `deadline`.
+    pub(super) fn wait(&self, deadline: Option<Now>) -> Duration {
+        match deadline {
             Some(t) => t.saturating_sub(self.now()).min(Duration::from_secs(60)),
             None => Duration::from_secs(60),
         }
     }
 
-    /// Runs the engine's due timers.
-    pub(super) fn run_timers(&mut self) {
+    /// Runs the engine's timers if `deadline` (taken before the poll:
+    /// what the events added lies in the future) has come.
+    pub(super) fn run_timers(&mut self, deadline: Option<Now>) {
         let now = self.now();
-        if self.engine.next_deadline().is_some_and(|t| t <= now) {
+        if deadline.is_some_and(|t| t <= now) {
             let out = self.engine.timeout(now);
             self.apply(out);
         }

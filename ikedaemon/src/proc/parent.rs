@@ -48,7 +48,6 @@ pub(crate) fn engine_settings(config: &Config) -> crate::ipc::EngineSettings {
 pub(crate) struct Kid {
     pub(crate) child: Child,
     pub(crate) channel: Channel,
-    pub(crate) ready: bool,
 }
 
 /// The parent's state.
@@ -165,7 +164,6 @@ fn spawn(role: &str) -> Result<Kid, String> {
     Ok(Kid {
         child,
         channel: ours,
-        ready: false,
     })
 }
 

@@ -126,7 +126,6 @@ impl Parent {
             };
             match r.msg {
                 FromNegotiator::Ready => {
-                    self.negotiator.ready = true;
                     log_verbose!("negotiator ready");
                 }
                 FromNegotiator::Reply(resp) => {
@@ -211,7 +210,6 @@ impl Parent {
             };
             match r.msg {
                 FromControl::Ready => {
-                    self.control.ready = true;
                     log_verbose!("control ready");
                 }
                 FromControl::Request(req) => self.request(r.peer, req),

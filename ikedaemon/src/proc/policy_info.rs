@@ -10,7 +10,7 @@ use crate::config::{
     AuthSpec, EndpointAddress, Mode, Policy, Prefix, StartAction, TrafficSelector, TsAddress,
 };
 use crate::control_proto::PolicyInfo;
-use crate::ike::engine::{AuthKind, RemoteMatch, TsSpec};
+use crate::ike::engine::{RemoteMatch, TsSpec};
 use crate::ike::wire::TsRange;
 use crate::ipc::PolicySpec;
 
@@ -83,10 +83,6 @@ pub(crate) fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> P
         remote_id: p.remote.id.as_ref().map(|i| i.to_identification()),
         remote,
         remote_addr: p.remote.address.ip(),
-        auth: match p.auth {
-            AuthSpec::Psk(_) => AuthKind::Psk,
-            AuthSpec::Certificate { .. } => AuthKind::Certificate,
-        },
         ike: p.ike.iter().map(|x| x.to_string()).collect(),
         esp: p.esp.iter().map(|x| x.to_string()).collect(),
         local_ts: ts(&p.local_ts),

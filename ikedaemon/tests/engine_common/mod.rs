@@ -34,7 +34,6 @@ pub fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str
         remote_id: None,
         remote: RemoteMatch::Ip(peer),
         remote_addr: Some(peer),
-        auth: AuthKind::Psk,
         ike: vec![prop(ike, SaProtocol::Ike)],
         esp: vec![
             prop("aes128gcm16", SaProtocol::Esp),

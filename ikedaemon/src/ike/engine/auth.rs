@@ -239,18 +239,24 @@ impl Engine {
         &mut self,
         id: SaId,
         d: &Datagram,
+        outer: &Message,
         now: Now,
         out: &mut Outputs,
     ) -> Option<Message> {
-        let m = self.inbound_inner(id, d, out)?;
+        let m = self.inbound_inner(id, d, outer, out)?;
         if let Some(sa) = self.sas.get_mut(&id) {
             sa.last_heard = now;
         }
         Some(m)
     }
 
-    fn inbound_inner(&mut self, id: SaId, d: &Datagram, out: &mut Outputs) -> Option<Message> {
-        let outer = Self::decode(d)?;
+    fn inbound_inner(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+        out: &mut Outputs,
+    ) -> Option<Message> {
         let first_fragment = match outer.payloads.last() {
             Some(Payload::Fragment(f)) => f.number == 1,
             _ => true,
@@ -265,11 +271,11 @@ impl Engine {
             }
         }
         if !matches!(outer.payloads.last(), Some(Payload::Fragment(_))) {
-            return self.open(id, d);
+            return self.open(id, d, outer);
         }
         let sa = self.sas.get_mut(&id)?;
         let (f, plain) =
-            crate::ike::protect::open_fragment(&d.bytes, &outer, sa.inb.as_ref()?).ok()?;
+            crate::ike::protect::open_fragment(&d.bytes, outer, sa.inb.as_ref()?).ok()?;
         let mid = outer.header.message_id;
         if sa.reassembly.as_ref().is_none_or(|(m, _)| *m != mid) {
             sa.reassembly = Some((mid, crate::ike::protect::Reassembly::new(MAX_FRAGMENTS)));
@@ -295,21 +301,26 @@ impl Engine {
 
     /// Opens a protected message for `id`; `None` (and dropped) if it
     /// does not authenticate.
-    pub(super) fn open(&self, id: SaId, d: &Datagram) -> Option<Message> {
+    pub(super) fn open(&self, id: SaId, d: &Datagram, outer: &Message) -> Option<Message> {
         let sa = self.sas.get(&id)?;
-        let outer = Self::decode(d)?;
         let inb = sa.inb.as_ref()?;
-        crate::ike::protect::open_message(&d.bytes, &outer, inb)
+        crate::ike::protect::open_message(&d.bytes, outer, inb)
             .ok()
             .map(|(m, _)| m)
     }
 
     /// Responder: the IKE_AUTH request.
-    pub(super) fn on_auth_request(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
-        let Some(m) = self.inbound(id, d, now, out) else {
+    pub(super) fn on_auth_request(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
             return;
         };
-        let outer = m.clone();
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -636,8 +647,15 @@ impl Engine {
     }
 
     /// Initiator: the IKE_AUTH response.
-    pub(super) fn on_auth_response(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
-        let Some(m) = self.inbound(id, d, now, out) else {
+    pub(super) fn on_auth_response(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
             return;
         };
         let Some(sa) = self.sas.get_mut(&id) else {

@@ -94,6 +94,8 @@ pub struct Engine {
     pub(super) guard: super::dos::Guard,
     /// The id of our next request to the parent.
     pub(super) next_request: u64,
+    /// Datagrams with a valid header whose message did not decode.
+    pub(super) malformed: u64,
 }
 
 impl Engine {
@@ -108,6 +110,7 @@ impl Engine {
             fragments_in: 0,
             guard: super::dos::Guard::default(),
             next_request: 1,
+            malformed: 0,
         }
     }
 
@@ -130,14 +133,18 @@ impl Engine {
     /// Handles one received datagram.
     pub fn datagram(&mut self, d: Datagram, now: Now) -> Outputs {
         let mut out = Outputs::default();
-        let info = match Header::decode(&d.bytes) {
-            Ok(i) => i,
-            Err(_) => return out,
+        // Decoded once here; the handlers get the message.
+        let m = match Message::decode(&d.bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                self.malformed += 1;
+                return out;
+            }
         };
-        let h = info.header;
+        let h = m.header;
         if h.spi_r == 0 && !h.response && h.exchange == crate::ike::wire::ExchangeType::IKE_SA_INIT
         {
-            self.on_init_request(&d, now, &mut out);
+            self.on_init_request(&d, &m, now, &mut out);
             return out;
         }
         // Our SPI is the responder SPI when we are the responder, that is
@@ -147,18 +154,18 @@ impl Engine {
             return out;
         }
         if h.exchange == crate::ike::wire::ExchangeType::IKE_SA_INIT && h.response {
-            self.on_init_response(ours, &d, now, &mut out);
+            self.on_init_response(ours, &d, &m, now, &mut out);
         } else if h.exchange == crate::ike::wire::ExchangeType::IKE_AUTH {
             if h.response {
-                self.on_auth_response(ours, &d, now, &mut out);
+                self.on_auth_response(ours, &d, &m, now, &mut out);
             } else {
-                self.on_auth_request(ours, &d, now, &mut out);
+                self.on_auth_request(ours, &d, &m, now, &mut out);
             }
         } else if h.exchange == crate::ike::wire::ExchangeType::INFORMATIONAL {
             if h.response {
-                self.on_info_response(ours, &d, now, &mut out);
+                self.on_info_response(ours, &d, &m, now, &mut out);
             } else {
-                self.on_info_request(ours, &d, now, &mut out);
+                self.on_info_request(ours, &d, &m, now, &mut out);
             }
         }
         out
@@ -294,6 +301,19 @@ impl Engine {
         v
     }
 
+    /// Established IKE SAs (the others are still negotiating).
+    pub fn established(&self) -> usize {
+        self.sas
+            .values()
+            .filter(|sa| matches!(sa.state, State::Established))
+            .count()
+    }
+
+    /// Datagrams that did not decode as IKE messages.
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+
     /// Fragments of messages reassembled so far (RFC 7383).
     pub fn fragments_reassembled(&self) -> u64 {
         self.fragments_in
@@ -389,10 +409,6 @@ impl Engine {
 
     /// Decodes a datagram, failing quietly (unauthenticated garbage is
     /// dropped, RFC 7296 §2.21).
-    pub(super) fn decode(d: &Datagram) -> Option<Message> {
-        Message::decode(&d.bytes).ok()
-    }
-
     /// The first notify of an error type in `payloads`, if any.
     pub(super) fn error_notify(payloads: &[Payload]) -> Option<crate::ike::wire::NotifyType> {
         payloads.iter().find_map(|p| match p {

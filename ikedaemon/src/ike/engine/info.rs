@@ -2,7 +2,7 @@
 //! the IKE SA or of CHILD SAs and its liveness checks (empty requests), and
 //! deleting our IKE SAs (`ikectl reset sa`, shutdown).
 
-use crate::ike::wire::{DeletePayload, ExchangeType, Payload, ProtocolId};
+use crate::ike::wire::{DeletePayload, ExchangeType, Message, Payload, ProtocolId};
 
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
@@ -13,11 +13,17 @@ pub(super) const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs
 
 impl Engine {
     /// The peer's INFORMATIONAL request.
-    pub(super) fn on_info_request(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
-        let Some(m) = self.inbound(id, d, now, out) else {
+    pub(super) fn on_info_request(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
             return;
         };
-        let outer = m.clone();
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -77,10 +83,11 @@ impl Engine {
         &mut self,
         id: SaId,
         d: &Datagram,
+        outer: &Message,
         now: Now,
-        _out: &mut Outputs,
+        out: &mut Outputs,
     ) {
-        let Some(m) = self.inbound(id, d, now, _out) else {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
             return;
         };
         if let Some(sa) = self.sas.get_mut(&id)

@@ -228,8 +228,13 @@ impl Engine {
     }
 
     /// Responder: a new IKE_SA_INIT request.
-    pub(super) fn on_init_request(&mut self, d: &Datagram, now: Now, out: &mut Outputs) {
-        let Some(m) = Self::decode(d) else { return };
+    pub(super) fn on_init_request(
+        &mut self,
+        d: &Datagram,
+        m: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
         let h = m.header;
         if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote.ip())).copied() {
             // A retransmission: the same answer again.
@@ -407,8 +412,8 @@ impl Engine {
         let Ok((out_c, in_c)) = keys.sk_ciphers(encr, selected.integ, false) else {
             return;
         };
-        let nat = nat_detected(&m, h.spi_i, 0, d.local, d.remote) || d.natt;
-        let behind_nat = we_are_natted(&m, h.spi_i, 0, d.local);
+        let nat = nat_detected(m, h.spi_i, 0, d.local, d.remote) || d.natt;
+        let behind_nat = we_are_natted(m, h.spi_i, 0, d.local);
         let mut sa = IkeSa {
             role: Role::Responder,
             spi_i: h.spi_i,
@@ -428,7 +433,7 @@ impl Engine {
             inb: Some(in_c),
             init_ours: Vec::new(),
             init_peers: d.bytes.clone(),
-            peer_hashes: peer_hashes(&m),
+            peer_hashes: peer_hashes(m),
             next_request_id: 0,
             next_peer_id: 0,
             pending: None,
@@ -491,8 +496,14 @@ impl Engine {
 
     /// Initiator: the IKE_SA_INIT response (or a COOKIE / INVALID_KE /
     /// error notify).
-    pub(super) fn on_init_response(&mut self, id: SaId, d: &Datagram, now: Now, out: &mut Outputs) {
-        let Some(m) = Self::decode(d) else { return };
+    pub(super) fn on_init_response(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        m: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
         let Some(sa) = self.sas.get(&id) else { return };
         if !matches!(sa.state, State::InitSent) || m.header.message_id != 0 {
             return;
@@ -615,15 +626,15 @@ impl Engine {
         sa.spi_r = spi_r;
         sa.nr = nr;
         sa.init_peers = d.bytes.clone();
-        sa.peer_hashes = peer_hashes(&m);
+        sa.peer_hashes = peer_hashes(m);
         sa.peer_childless = m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some();
         if m.notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
             .is_some()
         {
             sa.frag_size = self.cfg.fragment_size;
         }
-        sa.nat = nat_detected(&m, sa.spi_i, spi_r, sa.local, sa.remote);
-        sa.behind_nat = we_are_natted(&m, sa.spi_i, spi_r, sa.local);
+        sa.nat = nat_detected(m, sa.spi_i, spi_r, sa.local, sa.remote);
+        sa.behind_nat = we_are_natted(m, sa.spi_i, spi_r, sa.local);
         sa.keys = Some(keys);
         sa.out = Some(out_c);
         sa.inb = Some(in_c);

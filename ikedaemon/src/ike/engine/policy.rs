@@ -93,15 +93,6 @@ impl TsSpec {
     }
 }
 
-/// How our side authenticates (the secret itself is in the parent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum AuthKind {
-    /// Pre-shared key.
-    Psk,
-    /// Certificate signature.
-    Certificate,
-}
-
 /// One policy as the engine uses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnginePolicy {
@@ -115,8 +106,6 @@ pub struct EnginePolicy {
     pub remote: RemoteMatch,
     /// The peer's address when we initiate.
     pub remote_addr: Option<IpAddr>,
-    /// Our authentication.
-    pub auth: AuthKind,
     /// IKE proposals.
     pub ike: Vec<ProposalConfig>,
     /// ESP proposals.
