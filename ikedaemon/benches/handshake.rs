@@ -94,7 +94,7 @@ fn initiator_init(s: &Suite) -> (Vec<u8>, KeyExchange, Vec<u8>, u64) {
     let ke = KeyExchange::generate(group).unwrap();
     let ni = rand(32);
     let spi_i = u64::from_be_bytes(rand(8).try_into().unwrap());
-    let hashes = HashAlg::notify_data(&[HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512]);
+    let hashes = [HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512].map(HashAlg::id);
     let m = Message {
         header: header(ExchangeType::IKE_SA_INIT, spi_i, 0, false, 0),
         payloads: vec![
@@ -117,7 +117,7 @@ fn initiator_init(s: &Suite) -> (Vec<u8>, KeyExchange, Vec<u8>, u64) {
             notify(NotifyType::IKEV2_FRAGMENTATION_SUPPORTED, NotifyData::Empty),
             notify(
                 NotifyType::SIGNATURE_HASH_ALGORITHMS,
-                NotifyData::Raw(hashes),
+                NotifyData::HashAlgorithms(hashes.to_vec()),
             ),
         ],
     };

@@ -25,11 +25,6 @@ impl<T: Zeroize> Secret<T> {
     pub fn expose(&self) -> &T {
         &self.0
     }
-
-    /// Borrow the secret value mutably (to fill it in place).
-    pub fn expose_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
 }
 
 impl<T: Zeroize> From<T> for Secret<T> {

@@ -60,33 +60,6 @@ impl HashAlg {
         }
     }
 
-    /// Parses the Notification Data of SIGNATURE_HASH_ALGORITHMS: a list of
-    /// 16-bit ids. Unknown ids are skipped; an odd length is malformed.
-    pub fn parse_notify_data(data: &[u8]) -> Result<Vec<HashAlg>, CryptoError> {
-        let pairs = data.chunks_exact(2);
-        if !pairs.remainder().is_empty() {
-            return Err(CryptoError::Malformed(
-                "SIGNATURE_HASH_ALGORITHMS data has an odd length",
-            ));
-        }
-        let mut out = Vec::new();
-        let known = pairs.filter_map(|pair| match pair {
-            [a, b] => HashAlg::from_id(u16::from_be_bytes([*a, *b])),
-            _ => None,
-        });
-        for h in known {
-            if !out.contains(&h) {
-                out.push(h);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Builds the Notification Data of SIGNATURE_HASH_ALGORITHMS.
-    pub fn notify_data(algs: &[HashAlg]) -> Vec<u8> {
-        algs.iter().flat_map(|h| h.id().to_be_bytes()).collect()
-    }
-
     /// The OpenSSL digest (None for Identity).
     pub(crate) fn message_digest(self) -> Option<MessageDigest> {
         match self {

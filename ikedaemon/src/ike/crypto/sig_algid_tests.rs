@@ -238,26 +238,3 @@ fn hash_algorithm_registry() {
     assert_eq!(SigAlg::Ed448.hash(), HashAlg::Identity);
     assert_eq!(SigAlg::RsaPssSha384.hash(), HashAlg::Sha384);
 }
-
-#[test]
-fn notify_data_round_trip() {
-    let algs = [
-        HashAlg::Sha256,
-        HashAlg::Sha384,
-        HashAlg::Sha512,
-        HashAlg::Identity,
-    ];
-    let data = HashAlg::notify_data(&algs);
-    assert_eq!(data, h("0002000300040005"));
-    assert_eq!(HashAlg::parse_notify_data(&data), Ok(algs.to_vec()));
-    // Unknown ids skipped, duplicates dropped, odd length malformed.
-    assert_eq!(
-        HashAlg::parse_notify_data(&h("00020009000200ff0001")),
-        Ok(vec![HashAlg::Sha256, HashAlg::Sha1])
-    );
-    assert_eq!(HashAlg::parse_notify_data(&[]), Ok(vec![]));
-    assert!(matches!(
-        HashAlg::parse_notify_data(&[0, 2, 0]),
-        Err(CryptoError::Malformed(_))
-    ));
-}

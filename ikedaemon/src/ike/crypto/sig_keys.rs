@@ -229,13 +229,6 @@ impl PublicKey {
         Self::new(pkey)
     }
 
-    /// A PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
-    pub fn from_spki_pem(pem: &[u8]) -> Result<Self, CryptoError> {
-        let pkey = PKey::public_key_from_pem(pem)
-            .map_err(|_| CryptoError::Malformed("not a PEM public key"))?;
-        Self::new(pkey)
-    }
-
     /// A raw Ed25519 (32 bytes) or Ed448 (57 bytes) public key (RFC 8032).
     pub fn from_raw_eddsa(kind: KeyKind, raw: &[u8]) -> Result<Self, CryptoError> {
         let (id, len) = match kind {

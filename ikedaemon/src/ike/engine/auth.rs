@@ -36,10 +36,6 @@ fn octets(sa: &IkeSa, ours: bool, id: &Identification) -> Option<Vec<u8>> {
 /// Fragments accepted for one message (RFC 7383 leaves the bound to us).
 const MAX_FRAGMENTS: u16 = 64;
 
-fn find<T>(m: &Message, f: impl Fn(&Payload) -> Option<T>) -> Option<T> {
-    m.payloads.iter().find_map(f)
-}
-
 /// The X.509 certificates (DER) in the peer's CERT payloads.
 fn peer_certs(m: &Message) -> Vec<Vec<u8>> {
     m.payloads
@@ -284,7 +280,6 @@ impl Engine {
         match r.add(&f, plain) {
             Ok(Some((inner, _))) => {
                 sa.reassembly = None;
-                sa.fragments_reassembled += u64::from(f.total);
                 self.fragments_in += u64::from(f.total);
                 Some(Message {
                     header: outer.header,
@@ -333,11 +328,11 @@ impl Engine {
             sa.local = d.local;
             sa.remote = d.remote;
         }
-        let idi = find(&m, |p| match p {
+        let idi = m.find_map(|p| match p {
             Payload::IdI(i) => Some(i.clone()),
             _ => None,
         });
-        let auth = find(&m, |p| match p {
+        let auth = m.find_map(|p| match p {
             Payload::Auth(a) => Some(a.clone()),
             _ => None,
         });
@@ -548,7 +543,7 @@ impl Engine {
             }
         };
         let policy = sa.policy.clone();
-        let peer_id = find(&m, |p| match p {
+        let peer_id = m.find_map(|p| match p {
             Payload::IdI(i) => Some(i.clone()),
             _ => None,
         });
@@ -666,11 +661,11 @@ impl Engine {
         }
         sa.pending = None;
         let tag = sa.tag();
-        let idr = find(&m, |p| match p {
+        let idr = m.find_map(|p| match p {
             Payload::IdR(i) => Some(i.clone()),
             _ => None,
         });
-        let auth = find(&m, |p| match p {
+        let auth = m.find_map(|p| match p {
             Payload::Auth(a) => Some(a.clone()),
             _ => None,
         });
@@ -761,7 +756,7 @@ impl Engine {
             self.remove(id, "authentication failed", out);
             return;
         }
-        let peer_id = find(&m, |p| match p {
+        let peer_id = m.find_map(|p| match p {
             Payload::IdR(i) => Some(i.clone()),
             _ => None,
         });

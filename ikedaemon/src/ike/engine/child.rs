@@ -43,21 +43,19 @@ impl ChildPlan {
     }
 }
 
-fn find<T>(m: &Message, f: impl Fn(&Payload) -> Option<T>) -> Option<T> {
-    m.payloads.iter().find_map(f)
-}
-
 fn selectors(m: &Message) -> (Vec<TsRange>, Vec<TsRange>) {
-    let tsi = find(m, |p| match p {
-        Payload::TsI(t) => Some(ts::ranges(t)),
-        _ => None,
-    })
-    .unwrap_or_default();
-    let tsr = find(m, |p| match p {
-        Payload::TsR(t) => Some(ts::ranges(t)),
-        _ => None,
-    })
-    .unwrap_or_default();
+    let tsi = m
+        .find_map(|p| match p {
+            Payload::TsI(t) => Some(ts::ranges(t)),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let tsr = m
+        .find_map(|p| match p {
+            Payload::TsR(t) => Some(ts::ranges(t)),
+            _ => None,
+        })
+        .unwrap_or_default();
     (tsi, tsr)
 }
 
@@ -77,11 +75,12 @@ impl Engine {
         m: &Message,
         policy: &EnginePolicy,
     ) -> Result<ChildPlan, (NotifyType, String)> {
-        let offer = find(m, |p| match p {
-            Payload::Sa(s) => Some(s.proposals.clone()),
-            _ => None,
-        })
-        .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
+        let offer = m
+            .find_map(|p| match p {
+                Payload::Sa(s) => Some(s.proposals.clone()),
+                _ => None,
+            })
+            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
         let chosen = select(&offer, &policy.esp)
             .map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
         let sa = self
@@ -130,7 +129,7 @@ impl Engine {
     /// response, checked against our offer; the reason otherwise.
     pub(super) fn initiator_child(&self, id: SaId, m: &Message) -> Result<ChildSaKeys, String> {
         let sa = self.sas.get(&id).ok_or("gone")?;
-        let answer = find(m, |p| match p {
+        let answer = m.find_map(|p| match p {
             Payload::Sa(s) => Some(s.proposals.clone()),
             _ => None,
         });

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::ike::crypto::dh::{DhGroup, KeyExchange};
 use crate::ike::crypto::keys::{IkeKeys, skeyseed};
+use crate::ike::crypto::sk::SkCipher;
 use crate::ike::proposal::{accept_answer, select};
 use crate::ike::wire::{
     CertEncoding, CertReqPayload, ExchangeType, Header, KePayload, Message, NotifyData,
@@ -16,7 +17,7 @@ use crate::ike::wire::{
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
 use super::natd;
-use super::sa::{ChildOffer, IkeSa, Role, State};
+use super::sa::{IkeSa, Role, State};
 use crate::config::Childless;
 
 /// RFC 7427 hash algorithms we verify: SHA2-256/384/512 and Identity.
@@ -41,15 +42,17 @@ fn natd_payloads(spi_i: u64, spi_r: u64, local: SocketAddr, remote: SocketAddr) 
     ]
 }
 
-/// True when the peer's NAT detection payloads say a NAT is on the path
-/// (or the peer pretends one, as strongSwan's kernel-libipsec does).
-fn nat_detected(
+/// What the peer's NAT detection payloads say: (a NAT is on the path, or
+/// the peer pretends one as strongSwan's kernel-libipsec does; our own
+/// address is translated, so we are the side that sends keepalives,
+/// RFC 3948 §4).
+fn nat_status(
     m: &Message,
     spi_i: u64,
     spi_r: u64,
     local: SocketAddr,
     remote: SocketAddr,
-) -> bool {
+) -> (bool, bool) {
     let mut src_ok = None;
     let mut dst_ok = None;
     for n in m.notifies() {
@@ -61,16 +64,39 @@ fn nat_detected(
             }
         }
     }
-    matches!(src_ok, Some(false)) || matches!(dst_ok, Some(false))
+    let behind = matches!(dst_ok, Some(false));
+    (matches!(src_ok, Some(false)) || behind, behind)
 }
 
-/// True when the peer saw another address than ours: we are the side
-/// behind a NAT, so we send the keepalives (RFC 3948 §4).
-fn we_are_natted(m: &Message, spi_i: u64, spi_r: u64, local: SocketAddr) -> bool {
-    m.notifies().any(|n| {
-        n.kind == NotifyType::NAT_DETECTION_DESTINATION_IP
-            && matches!(n.data, NotifyData::NatDetection(h) if h != natd::hash(spi_i, spi_r, local))
-    })
+/// SKEYSEED, SK_* and the SK ciphers of a new IKE SA (RFC 7296 §2.14).
+fn ike_keys(
+    s: &crate::ike::proposal::Selected,
+    (ni, nr): (&[u8], &[u8]),
+    g_ir: &[u8],
+    (spi_i, spi_r): (u64, u64),
+    initiator: bool,
+) -> Result<(IkeKeys, SkCipher, SkCipher), String> {
+    let (Some(encr), Some(prf)) = (s.encr, s.prf) else {
+        return Err("no encryption or PRF selected".into());
+    };
+    let keys = skeyseed(prf, ni, nr, g_ir)
+        .and_then(|seed| {
+            IkeKeys::derive(
+                prf,
+                &seed,
+                ni,
+                nr,
+                &spi_i.to_be_bytes(),
+                &spi_r.to_be_bytes(),
+                encr,
+                s.integ,
+            )
+        })
+        .map_err(|e| e.to_string())?;
+    let (out_c, in_c) = keys
+        .sk_ciphers(encr, s.integ, initiator)
+        .map_err(|e| e.to_string())?;
+    Ok((keys, out_c, in_c))
 }
 
 /// The last notifies of our IKE_SA_INIT (either role): childless support
@@ -87,6 +113,17 @@ fn announce(payloads: &mut Vec<Payload>, childless: Childless) {
         NotifyType::SIGNATURE_HASH_ALGORITHMS,
         NotifyData::HashAlgorithms(OUR_HASHES.to_vec()),
     ));
+}
+
+/// Our IKE_SA_INIT SA payload's proposals: the policy's, numbered from 1
+/// (the same every time, so the answer is checked against them).
+fn ike_offer(policy: &super::policy::EnginePolicy) -> Vec<crate::ike::wire::Proposal> {
+    policy
+        .ike
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), vec![]))
+        .collect()
 }
 
 fn peer_hashes(m: &Message) -> Vec<u16> {
@@ -125,43 +162,15 @@ impl Engine {
             .first()
             .and_then(|c| c.ke.first().copied())
             .unwrap_or(DhGroup::Curve25519);
-        let sa = IkeSa {
-            role: Role::Initiator,
-            spi_i,
-            spi_r: 0,
-            local,
-            remote,
-            natt: false,
-            nat: false,
-            policy: p.clone(),
-            state: State::InitSent,
-            ni: self.rng.bytes(32),
-            nr: Vec::new(),
-            ke: None,
-            chosen: None,
-            keys: None,
-            out: None,
-            inb: None,
-            init_ours: Vec::new(),
-            init_peers: Vec::new(),
-            peer_hashes: Vec::new(),
-            next_request_id: 0,
-            next_peer_id: 0,
-            pending: None,
-            last_response: None,
-            child: ChildOffer::default(),
-            children: Vec::new(),
-            frag_size: None,
-            reassembly: None,
-            fragments_reassembled: 0,
-            last_heard: now,
-            created: now,
-            peer_id: None,
-            behind_nat: false,
-            parent_request: None,
-            peer_childless: false,
-            keepalive_at: None,
-        };
+        let ni = self.rng.bytes(32);
+        let sa = IkeSa::new(
+            Role::Initiator,
+            (spi_i, 0),
+            (local, remote),
+            p.clone(),
+            ni,
+            now,
+        );
         self.sas.insert(spi_i, sa);
         self.send_init_request(spi_i, group, None, now, &mut out);
         out
@@ -193,12 +202,7 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        let proposals = policy
-            .ike
-            .iter()
-            .enumerate()
-            .map(|(i, c)| c.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), vec![]))
-            .collect();
+        let proposals = ike_offer(&policy);
         let mut payloads = Vec::new();
         if let Some(c) = cookie {
             payloads.push(notify(NotifyType::COOKIE, NotifyData::Cookie(c)));
@@ -245,11 +249,11 @@ impl Engine {
         else {
             return;
         };
-        let ke_in = m.payloads.iter().find_map(|p| match p {
+        let ke_in = m.find_map(|p| match p {
             Payload::Ke(k) => Some(k.clone()),
             _ => None,
         });
-        let ni = m.payloads.iter().find_map(|p| match p {
+        let ni = m.find_map(|p| match p {
             Payload::Nonce(n) => Some(n.clone()),
             _ => None,
         });
@@ -393,64 +397,33 @@ impl Engine {
         };
         let spi_r = self.rng.nonzero_u64();
         let nr = self.rng.bytes(32);
-        let (Some(encr), Some(prf)) = (selected.encr, selected.prf) else {
+        let Ok((keys, out_c, in_c)) =
+            ike_keys(&selected, (&ni, &nr), &g_ir, (h.spi_i, spi_r), false)
+        else {
             return;
         };
-        let keys = skeyseed(prf, &ni, &nr, &g_ir).and_then(|seed| {
-            IkeKeys::derive(
-                prf,
-                &seed,
-                &ni,
-                &nr,
-                &h.spi_i.to_be_bytes(),
-                &spi_r.to_be_bytes(),
-                encr,
-                selected.integ,
-            )
-        });
-        let Ok(keys) = keys else { return };
-        let Ok((out_c, in_c)) = keys.sk_ciphers(encr, selected.integ, false) else {
-            return;
-        };
-        let nat = nat_detected(m, h.spi_i, 0, d.local, d.remote) || d.natt;
-        let behind_nat = we_are_natted(m, h.spi_i, 0, d.local);
-        let mut sa = IkeSa {
-            role: Role::Responder,
-            spi_i: h.spi_i,
-            spi_r,
-            local: d.local,
-            remote: d.remote,
-            natt: d.natt,
-            nat,
+        let (nat, behind_nat) = nat_status(m, h.spi_i, 0, d.local, d.remote);
+        let nat = nat || d.natt;
+        let mut sa = IkeSa::new(
+            Role::Responder,
+            (h.spi_i, spi_r),
+            (d.local, d.remote),
             policy,
-            state: State::InitAnswered,
             ni,
-            nr: nr.clone(),
-            ke: None,
-            chosen: Some(selected.clone()),
-            keys: Some(keys),
-            out: Some(out_c),
-            inb: Some(in_c),
-            init_ours: Vec::new(),
-            init_peers: d.bytes.clone(),
-            peer_hashes: peer_hashes(m),
-            next_request_id: 0,
-            next_peer_id: 0,
-            pending: None,
-            last_response: None,
-            child: ChildOffer::default(),
-            children: Vec::new(),
-            frag_size: None,
-            reassembly: None,
-            fragments_reassembled: 0,
-            last_heard: now,
-            created: now,
-            peer_id: None,
-            behind_nat,
-            parent_request: None,
-            peer_childless: m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some(),
-            keepalive_at: None,
-        };
+            now,
+        );
+        sa.natt = d.natt;
+        sa.nat = nat;
+        sa.state = State::InitAnswered;
+        sa.nr = nr.clone();
+        sa.chosen = Some(selected.clone());
+        sa.keys = Some(keys);
+        sa.out = Some(out_c);
+        sa.inb = Some(in_c);
+        sa.init_peers = d.bytes.clone();
+        sa.peer_hashes = peer_hashes(m);
+        sa.behind_nat = behind_nat;
+        sa.peer_childless = m.notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED).is_some();
         let mut payloads = vec![
             Payload::Sa(SaPayload {
                 proposals: vec![selected.to_wire(vec![])],
@@ -546,31 +519,20 @@ impl Engine {
             return;
         }
         let answer: Vec<_> = m
-            .payloads
-            .iter()
             .find_map(|p| match p {
                 Payload::Sa(s) => Some(s.proposals.clone()),
                 _ => None,
             })
             .unwrap_or_default();
-        let ke_in = m.payloads.iter().find_map(|p| match p {
+        let ke_in = m.find_map(|p| match p {
             Payload::Ke(k) => Some(k.clone()),
             _ => None,
         });
-        let nr = m.payloads.iter().find_map(|p| match p {
+        let nr = m.find_map(|p| match p {
             Payload::Nonce(n) => Some(n.clone()),
             _ => None,
         });
-        let offered = Message::decode(&sa.init_ours)
-            .ok()
-            .and_then(|o| {
-                o.payloads.into_iter().find_map(|p| match p {
-                    Payload::Sa(s) => Some(s.proposals),
-                    _ => None,
-                })
-            })
-            .unwrap_or_default();
-        let checked = accept_answer(&offered, &answer);
+        let checked = accept_answer(&ike_offer(&sa.policy), &answer);
         let (Ok(selected), Some(ke_in), Some(nr)) = (checked.clone(), ke_in, nr) else {
             let why = checked
                 .err()
@@ -586,30 +548,14 @@ impl Engine {
             return;
         };
         let spi_r = m.header.spi_r;
-        let (Some(encr), Some(prf), Some(ke)) = (selected.encr, selected.prf, sa.ke.as_ref())
-        else {
+        let Some(ke) = sa.ke.as_ref() else {
             return;
         };
         let derived = ke
             .shared_secret(&ke_in.data)
             .map_err(|e| e.to_string())
-            .and_then(|g_ir| {
-                skeyseed(prf, &sa.ni, &nr, &g_ir)
-                    .and_then(|seed| {
-                        IkeKeys::derive(
-                            prf,
-                            &seed,
-                            &sa.ni,
-                            &nr,
-                            &sa.spi_i.to_be_bytes(),
-                            &spi_r.to_be_bytes(),
-                            encr,
-                            selected.integ,
-                        )
-                    })
-                    .map_err(|e| e.to_string())
-            });
-        let keys = match derived {
+            .and_then(|g_ir| ike_keys(&selected, (&sa.ni, &nr), &g_ir, (sa.spi_i, spi_r), true));
+        let (keys, out_c, in_c) = match derived {
             Ok(k) => k,
             Err(e) => {
                 out.events.push(Event::Failed {
@@ -619,9 +565,6 @@ impl Engine {
                 self.remove(id, "key derivation failed", out);
                 return;
             }
-        };
-        let Ok((out_c, in_c)) = keys.sk_ciphers(encr, selected.integ, true) else {
-            return;
         };
         sa.spi_r = spi_r;
         sa.nr = nr;
@@ -633,8 +576,7 @@ impl Engine {
         {
             sa.frag_size = self.cfg.fragment_size;
         }
-        sa.nat = nat_detected(m, sa.spi_i, spi_r, sa.local, sa.remote);
-        sa.behind_nat = we_are_natted(m, sa.spi_i, spi_r, sa.local);
+        (sa.nat, sa.behind_nat) = nat_status(m, sa.spi_i, spi_r, sa.local, sa.remote);
         sa.keys = Some(keys);
         sa.out = Some(out_c);
         sa.inb = Some(in_c);

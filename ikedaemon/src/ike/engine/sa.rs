@@ -121,8 +121,6 @@ pub(crate) struct IkeSa {
     pub(crate) frag_size: Option<usize>,
     /// Fragments of the peer's message being collected: its message ID.
     pub(crate) reassembly: Option<(u32, crate::ike::protect::Reassembly)>,
-    /// Fragments reassembled so far (counters for `show stats`).
-    pub(crate) fragments_reassembled: u64,
     /// When an authenticated message last came from the peer (DPD).
     pub(crate) last_heard: Now,
     /// When the SA was created.
@@ -140,6 +138,54 @@ pub(crate) struct IkeSa {
 }
 
 impl IkeSa {
+    /// A new SA in its first state (`InitSent`; the responder moves it on):
+    /// `spis` (initiator's, responder's), `addrs` (ours, the peer's).
+    pub(crate) fn new(
+        role: Role,
+        spis: (u64, u64),
+        addrs: (SocketAddr, SocketAddr),
+        policy: std::sync::Arc<super::policy::EnginePolicy>,
+        ni: Vec<u8>,
+        now: Now,
+    ) -> Self {
+        Self {
+            role,
+            spi_i: spis.0,
+            spi_r: spis.1,
+            local: addrs.0,
+            remote: addrs.1,
+            natt: false,
+            nat: false,
+            policy,
+            state: State::InitSent,
+            ni,
+            nr: Vec::new(),
+            ke: None,
+            chosen: None,
+            keys: None,
+            out: None,
+            inb: None,
+            init_ours: Vec::new(),
+            init_peers: Vec::new(),
+            peer_hashes: Vec::new(),
+            next_request_id: 0,
+            next_peer_id: 0,
+            pending: None,
+            last_response: None,
+            child: ChildOffer::default(),
+            children: Vec::new(),
+            frag_size: None,
+            reassembly: None,
+            last_heard: now,
+            created: now,
+            peer_id: None,
+            behind_nat: false,
+            parent_request: None,
+            peer_childless: false,
+            keepalive_at: None,
+        }
+    }
+
     /// Takes the next parent request id from `counter` as this SA's
     /// outstanding request; the answer must carry it back.
     pub(crate) fn ask_parent(&mut self, counter: &mut u64) -> u64 {

@@ -59,6 +59,11 @@ impl Message {
     pub fn notify(&self, kind: NotifyType) -> Option<&NotifyPayload> {
         self.notifies().find(|n| n.kind == kind)
     }
+
+    /// The first payload `f` picks something out of.
+    pub fn find_map<'a, T>(&'a self, f: impl Fn(&'a Payload) -> Option<T>) -> Option<T> {
+        self.payloads.iter().find_map(f)
+    }
 }
 
 /// The short form of one payload in a summary.

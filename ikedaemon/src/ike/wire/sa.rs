@@ -214,11 +214,6 @@ impl Proposal {
         }
         w.patch_len16(len_at, start, "proposal");
     }
-
-    /// The transforms of one type, in the order sent.
-    pub fn transforms_of(&self, kind: TransformType) -> impl Iterator<Item = &Transform> {
-        self.transforms.iter().filter(move |t| t.kind == kind)
-    }
 }
 
 /// Reads one proposal or transform substructure header: the last/more

@@ -57,15 +57,6 @@ impl Identification {
         }
     }
 
-    /// An ID_RFC822_ADDR.
-    pub fn email(addr: &str) -> Self {
-        Self {
-            id_type: IdType::RFC822_ADDR,
-            reserved: [0; 3],
-            data: addr.as_bytes().to_vec(),
-        }
-    }
-
     /// ID_IPV4_ADDR or ID_IPV6_ADDR.
     pub fn ip(addr: std::net::IpAddr) -> Self {
         match addr {
