@@ -61,9 +61,10 @@ fn psk(a: RawAuth, ctx: &Ctx<'_>) -> Result<AuthSpec, ConfigError> {
                     pos,
                     ErrorKind::Permission,
                     format!(
-                        "inline psk in {}, which is readable by group or others (mode {:04o}); \
+                        "inline psk in {}, which is {} by group or others (mode {:04o}); \
                          chmod 600 it or use psk_file",
                         ctx.file,
+                        super::secret::access_word(mode),
                         mode & 0o7777
                     ),
                 ));

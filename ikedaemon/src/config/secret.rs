@@ -46,16 +46,22 @@ pub(crate) fn mode_too_open(mode: u32) -> bool {
 
 /// The refusal for a file with loose permissions.
 pub(crate) fn too_open_message(what: &str, path: &Path, mode: u32) -> String {
-    let access = if mode & 0o044 != 0 {
+    format!(
+        "{what} {} is {} by group or others (mode {:04o}); chmod 600 it",
+        path.display(),
+        access_word(mode),
+        mode & 0o7777
+    )
+}
+
+/// How a too-open mode exposes a file: "readable", or "accessible" when
+/// group and others may not read it but have other bits.
+pub(crate) fn access_word(mode: u32) -> &'static str {
+    if mode & 0o044 != 0 {
         "readable"
     } else {
         "accessible"
-    };
-    format!(
-        "{what} {} is {access} by group or others (mode {:04o}); chmod 600 it",
-        path.display(),
-        mode & 0o7777
-    )
+    }
 }
 
 /// Where a checked file is named in the configuration.

@@ -9,6 +9,8 @@ use crate::ike::wire::{ExchangeType, Header, Message, NotifyPayload, NotifyType,
 /// message is a response, has an older version (IKEv1 is not answered), or
 /// is shorter than a header. `natt` adds the non-ESP marker.
 pub(crate) fn invalid_major_version(msg: &[u8], natt: bool) -> Option<Vec<u8>> {
+    // Read by hand: `Header::decode` refuses another major version as a
+    // whole, and the reply needs the fields.
     let mut r = Reader::new(msg, 0);
     let spi_i = r.u64("header").ok()?;
     let spi_r = r.u64("header").ok()?;

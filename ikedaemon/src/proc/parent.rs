@@ -102,7 +102,7 @@ fn refuse_unimplemented_kernel(config: &Config) -> Result<(), String> {
 }
 
 /// The listen addresses after `-4` / `-6`.
-fn listen_addresses(args: &Args, config: &Config) -> Result<Vec<IpAddr>, String> {
+pub(crate) fn listen_addresses(args: &Args, config: &Config) -> Result<Vec<IpAddr>, String> {
     let addrs: Vec<IpAddr> = config
         .global
         .listen
@@ -181,21 +181,26 @@ fn send_negotiator_start(
     };
     send(&ToNegotiator::Setup(setup.clone()), &[])?;
     send(&ToNegotiator::Settings(engine_settings(config)), &[])?;
+    send_sockets(&kid.channel, sockets)?;
+    let policies = super::policy_info::policy_specs(config, creds);
+    send(&ToNegotiator::Policies(policies), &[])?;
+    send(&ToNegotiator::Start, &[])
+}
+
+/// Hands IKE sockets to the negotiator (start-up and a reload that moves
+/// them); each descriptor is closed here once sent: the parent keeps no
+/// copy.
+pub(crate) fn send_sockets(channel: &Channel, sockets: Vec<IkeSocket>) -> Result<(), String> {
     for s in sockets {
         let info = SocketInfo {
             local: s.local,
             natt: s.natt,
         };
-        send(&ToNegotiator::Socket(info), &[s.fd.as_fd()])?;
-        // `s.fd` is dropped here: the parent keeps no copy.
+        channel
+            .send(0, &ToNegotiator::Socket(info), &[s.fd.as_fd()])
+            .map_err(|e| format!("cannot send a socket to the negotiator: {e}"))?;
     }
-    let policies = config
-        .policies
-        .iter()
-        .map(|p| super::policy_info::policy_spec(p, creds))
-        .collect();
-    send(&ToNegotiator::Policies(policies), &[])?;
-    send(&ToNegotiator::Start, &[])
+    Ok(())
 }
 
 fn send_control_start(

@@ -318,27 +318,14 @@ impl Parent {
     /// Re-reads the configuration (SIGHUP, `ikectl reload`). An invalid
     /// file is refused and the current configuration kept.
     pub(crate) fn reload(&mut self) -> Result<String, String> {
-        let new = match crate::config::load(&self.args.config) {
-            Ok(c) => c,
-            Err(e) => {
-                self.stats.config_rejected += 1;
-                let msg = format!("reload refused, keeping the current configuration: {e}");
-                log_error!("{msg}");
-                self.event(msg.clone());
-                return Err(msg);
-            }
+        let refused = |e: String| format!("reload refused, keeping the current configuration: {e}");
+        let loaded = crate::config::load(&self.args.config)
+            .map_err(|e| e.to_string())
+            .and_then(|new| super::certs::load(&new).map(|creds| (new, creds)));
+        let (new, creds) = match loaded {
+            Ok(x) => x,
+            Err(e) => return Err(self.refuse_reload(refused(e))),
         };
-        let creds = match super::certs::load(&new) {
-            Ok(c) => c,
-            Err(e) => {
-                self.stats.config_rejected += 1;
-                let msg = format!("reload refused, keeping the current configuration: {e}");
-                log_error!("{msg}");
-                self.event(msg.clone());
-                return Err(msg);
-            }
-        };
-        self.custody.creds = creds;
         let g = &self.config.global;
         let n = &new.global;
         let sockets_changed =
@@ -347,14 +334,12 @@ impl Parent {
             // The parent is still root: it opens the new sockets and hands
             // them over exactly like at start-up.
             if let Err(e) = self.replace_sockets(&new) {
-                self.stats.config_rejected += 1;
-                let msg = format!("reload refused, keeping the current configuration: {e}");
-                log_error!("{msg}");
-                self.event(msg.clone());
-                return Err(msg);
+                return Err(self.refuse_reload(refused(e)));
             }
         }
+        self.custody.creds = creds;
         let g = &self.config.global;
+        let n = &new.global;
         let fixed = [
             ("user", g.user != n.user),
             ("chroot", g.chroot != n.chroot),
@@ -381,12 +366,7 @@ impl Parent {
             policies: new.policies,
         };
         self.stats.config_loads += 1;
-        let policies = self
-            .config
-            .policies
-            .iter()
-            .map(|p| super::policy_info::policy_spec(p, &self.custody.creds))
-            .collect();
+        let policies = super::policy_info::policy_specs(&self.config, &self.custody.creds);
         let _ = self.negotiator.channel.send(
             0,
             &ToNegotiator::Settings(super::parent::engine_settings(&self.config)),
@@ -417,37 +397,26 @@ impl Parent {
         Ok(msg)
     }
 
+    /// Counts, logs and reports a refused reload; returns the message.
+    fn refuse_reload(&mut self, msg: String) -> String {
+        self.stats.config_rejected += 1;
+        log_error!("{msg}");
+        self.event(msg.clone());
+        msg
+    }
+
     /// Opens the sockets a reloaded configuration names and hands them to
     /// the negotiator, which swaps its set when `Start` arrives. The old
     /// sockets close when the negotiator drops them; on error nothing
     /// changes.
     fn replace_sockets(&mut self, new: &crate::config::Config) -> Result<(), String> {
-        let listen: Vec<std::net::IpAddr> = new
-            .global
-            .listen
-            .iter()
-            .copied()
-            .filter(|a| !(self.args.only_v4 && a.is_ipv6() || self.args.only_v6 && a.is_ipv4()))
-            .collect();
+        let listen = super::parent::listen_addresses(&self.args, new)?;
         // A port the negotiator still holds can be bound again: both
         // sockets have SO_REUSEADDR, and the old one closes at the swap.
         let sockets =
             super::sockets::open_ike_sockets(&listen, new.global.ike_port, new.global.natt_port)
                 .map_err(|e| e.to_string())?;
-        for s in sockets {
-            let info = crate::ipc::SocketInfo {
-                local: s.local,
-                natt: s.natt,
-            };
-            self.negotiator
-                .channel
-                .send(
-                    0,
-                    &ToNegotiator::Socket(info),
-                    &[std::os::fd::AsFd::as_fd(&s.fd)],
-                )
-                .map_err(|e| format!("cannot send a socket to the negotiator: {e}"))?;
-        }
+        super::parent::send_sockets(&self.negotiator.channel, sockets)?;
         self.negotiator
             .channel
             .send(0, &ToNegotiator::Start, &[])

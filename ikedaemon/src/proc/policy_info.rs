@@ -56,7 +56,19 @@ pub(crate) fn policy_info(p: &Policy) -> PolicyInfo {
 }
 
 /// The negotiator's copy of a policy (no secrets).
-pub(crate) fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
+/// Every policy of `config`, for the negotiator.
+pub(crate) fn policy_specs(
+    config: &crate::config::Config,
+    creds: &HashMap<String, Credentials>,
+) -> Vec<PolicySpec> {
+    config
+        .policies
+        .iter()
+        .map(|p| policy_spec(p, creds))
+        .collect()
+}
+
+fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
     let c = creds.get(&p.name);
     let remote = match p.remote.address {
         EndpointAddress::Any => RemoteMatch::Any,

@@ -36,25 +36,37 @@ pub(crate) fn cbc(
     if spec.alg() != EncrAlg::AesCbc || key.len() != spec.key_len() || iv.len() != 16 {
         return Err(CryptoError::Malformed("cbc parameters"));
     }
-    // (`usize::is_multiple_of` needs Rust 1.87; this crate supports 1.85.)
-    let partial = data.len() % 16;
-    if partial != 0 {
+    if !data.len().is_multiple_of(16) {
         return Err(CryptoError::MalformedCiphertext(
             "not a multiple of the block size",
         ));
     }
+    raw(spec.openssl_cipher(), key, Some(iv), data, encrypt)
+}
+
+/// One block-cipher pass without padding over `data` (whole blocks; the
+/// caller checks) with `key` and an optional `iv`: exactly `data.len()`
+/// bytes out. Shared by AES-CBC and the AES-XCBC MAC.
+pub(crate) fn raw(
+    cipher: &openssl::cipher::CipherRef,
+    key: &[u8],
+    iv: Option<&[u8]>,
+    data: &[u8],
+    encrypt: bool,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    check_input(data)?;
     let mut ctx = CipherCtx::new()?;
     if encrypt {
-        ctx.encrypt_init(Some(spec.openssl_cipher()), Some(key), Some(iv))?;
+        ctx.encrypt_init(Some(cipher), Some(key), iv)?;
     } else {
-        ctx.decrypt_init(Some(spec.openssl_cipher()), Some(key), Some(iv))?;
+        ctx.decrypt_init(Some(cipher), Some(key), iv)?;
     }
     ctx.set_padding(false);
     let mut out = Zeroizing::new(vec![0u8; data.len() + 16]);
     let mut n = ctx.cipher_update(data, Some(&mut out))?;
     let tail = out
         .get_mut(n..)
-        .ok_or(CryptoError::Malformed("cbc output"))?;
+        .ok_or(CryptoError::Malformed("cipher output"))?;
     n += ctx.cipher_final(tail)?;
     out.truncate(n);
     Ok(out)

@@ -269,12 +269,8 @@ impl KeyExchange {
     /// (RFC 6989 §2.3); X25519 / X448 length, then an all-zero result is
     /// rejected (RFC 8031 §2).
     pub fn shared_secret(&self, peer_public: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if peer_public.len() != self.group.public_len() {
-            return Err(CryptoError::InvalidPublicValue {
-                group: self.group.name(),
-                reason: "wrong length",
-            });
-        }
+        // The one length check; the families rely on it.
+        self.group.check_public_len(peer_public)?;
         let secret = match &self.private {
             PrivateHalf::Modp(k) => k.shared_secret(peer_public)?,
             PrivateHalf::Ecp(k) => k.shared_secret(peer_public)?,

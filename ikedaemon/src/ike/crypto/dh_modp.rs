@@ -35,8 +35,9 @@ pub(crate) fn prime(group: DhGroup) -> Result<BigNum, CryptoError> {
     Ok(p)
 }
 
-fn params(group: DhGroup) -> Result<Dh<openssl::pkey::Params>, CryptoError> {
-    Ok(Dh::from_pqg(prime(group)?, None, BigNum::from_u32(2)?)?)
+/// DH parameters with prime `p` and generator 2 (RFC 3526).
+fn params(p: BigNum) -> Result<Dh<openssl::pkey::Params>, CryptoError> {
+    Ok(Dh::from_pqg(p, None, BigNum::from_u32(2)?)?)
 }
 
 /// A MODP private key (inside OpenSSL) and its group.
@@ -50,7 +51,7 @@ impl ModpKey {
     /// A fresh key pair; OpenSSL picks the exponent length for the
     /// recognised RFC 3526 group.
     pub(crate) fn generate(group: DhGroup) -> Result<Self, CryptoError> {
-        let dh = params(group)?.generate_key()?;
+        let dh = params(prime(group)?)?.generate_key()?;
         Self::wrap(group, dh)
     }
 
@@ -64,7 +65,7 @@ impl ModpKey {
             ));
         }
         // DH_set0_key takes ownership; DH_free clears it.
-        let dh = params(group)?.set_private_key(x.take()?)?;
+        let dh = params(prime(group)?)?.set_private_key(x.take()?)?;
         Self::wrap(group, dh)
     }
 
@@ -96,13 +97,12 @@ impl ModpKey {
     pub(crate) fn shared_secret(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let group = self.group;
         let invalid = |reason| group.invalid_public(reason);
-        group.check_public_len(peer)?;
         let p = prime(group)?;
         let y = BigNum::from_slice(peer)?;
         if !in_open_range(&y, &p)? {
             return Err(invalid("not in the range 1 < y < p-1"));
         }
-        let peer_dh = params(group)?.set_public_key(y)?;
+        let peer_dh = params(p)?.set_public_key(y)?;
         let peer_key = PKey::from_dh(peer_dh)?;
         let mut deriver = Deriver::new(&self.key)?;
         deriver

@@ -59,7 +59,6 @@ impl MontgomeryKey {
     pub(crate) fn shared_secret(&self, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let group = self.group;
         let invalid = |reason| group.invalid_public(reason);
-        group.check_public_len(peer)?;
         let peer_key = PKey::public_key_from_raw_bytes(peer, id(group)?)
             .map_err(|_| invalid("not a valid public value"))?;
         let mut deriver = Deriver::new(&self.key)?;

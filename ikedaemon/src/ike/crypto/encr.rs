@@ -123,6 +123,28 @@ pub struct EncrSpec {
 }
 
 impl EncrSpec {
+    /// The integrity key length this transform needs with `integ`: 0 for
+    /// an AEAD, which takes none; a CBC cipher needs one (RFC 7296 §3.3.3,
+    /// RFC 5282 §8).
+    pub fn integ_key_len(
+        self,
+        integ: Option<super::integ::IntegAlg>,
+    ) -> Result<usize, CryptoError> {
+        match (self.is_aead(), integ) {
+            (true, None) => Ok(0),
+            (false, Some(i)) => Ok(i.key_len()),
+            (true, Some(i)) => Err(CryptoError::Unsupported(format!(
+                "{} with integrity transform {}",
+                self.name(),
+                i.name()
+            ))),
+            (false, None) => Err(CryptoError::Unsupported(format!(
+                "{} without an integrity transform",
+                self.name()
+            ))),
+        }
+    }
+
     /// Builds a spec from the algorithm and the transform's Key Length
     /// attribute: AES modes need `Some(128 | 192 | 256)`, ChaCha20-Poly1305
     /// takes no attribute (`None`; its key is always 256 bits).

@@ -91,21 +91,6 @@ fn take(rest: &mut &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, CryptoError>
     Ok(Zeroizing::new(head.to_vec()))
 }
 
-fn check_integ(encr: EncrSpec, integ: Option<IntegAlg>) -> Result<usize, CryptoError> {
-    match (encr.is_aead(), integ) {
-        (true, None) => Ok(0),
-        (false, Some(i)) => Ok(i.key_len()),
-        (true, Some(_)) => Err(CryptoError::Unsupported(format!(
-            "{} with an integrity transform",
-            encr.name()
-        ))),
-        (false, None) => Err(CryptoError::Unsupported(format!(
-            "{} without an integrity transform",
-            encr.name()
-        ))),
-    }
-}
-
 impl IkeKeys {
     /// `{SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} =
     /// prf+(SKEYSEED, Ni ‖ Nr ‖ SPIi ‖ SPIr)` with lengths from the
@@ -123,7 +108,7 @@ impl IkeKeys {
         encr: EncrSpec,
         integ: Option<IntegAlg>,
     ) -> Result<Self, CryptoError> {
-        let a_len = check_integ(encr, integ)?;
+        let a_len = encr.integ_key_len(integ)?;
         let (d_len, e_len) = (prf.preferred_key_len(), encr.keymat_len());
         let total = 3 * d_len + 2 * a_len + 2 * e_len;
         let seed = Zeroizing::new([ni, nr, &spi_i[..], &spi_r[..]].concat());

@@ -18,16 +18,20 @@ use super::error::CryptoError;
 pub use super::sig_algid::{HashAlg, SigAlg};
 pub use super::sig_keys::{EcCurve, KeyKind, PrivateKey, PublicKey};
 
+use crate::ike::wire::AuthMethod;
+
+// The signature Auth Methods, as raw numbers for this layer; the wire
+// registry (`AuthMethod`) is their one definition.
 /// Auth Method 1: RSA Digital Signature (PKCS#1 v1.5, SHA-1).
-pub const AUTH_RSA_DIGITAL_SIGNATURE: u8 = 1;
+pub const AUTH_RSA_DIGITAL_SIGNATURE: u8 = AuthMethod::RSA_SIG.0;
 /// Auth Method 9: ECDSA with SHA-256 on the P-256 curve.
-pub const AUTH_ECDSA_SHA256_P256: u8 = 9;
+pub const AUTH_ECDSA_SHA256_P256: u8 = AuthMethod::ECDSA_SHA256_P256.0;
 /// Auth Method 10: ECDSA with SHA-384 on the P-384 curve.
-pub const AUTH_ECDSA_SHA384_P384: u8 = 10;
+pub const AUTH_ECDSA_SHA384_P384: u8 = AuthMethod::ECDSA_SHA384_P384.0;
 /// Auth Method 11: ECDSA with SHA-512 on the P-521 curve.
-pub const AUTH_ECDSA_SHA512_P521: u8 = 11;
+pub const AUTH_ECDSA_SHA512_P521: u8 = AuthMethod::ECDSA_SHA512_P521.0;
 /// Auth Method 14: Digital Signature (RFC 7427).
-pub const AUTH_DIGITAL_SIGNATURE: u8 = 14;
+pub const AUTH_DIGITAL_SIGNATURE: u8 = AuthMethod::DIGITAL_SIGNATURE.0;
 
 /// How we sign one AUTH payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

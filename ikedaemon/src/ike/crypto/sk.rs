@@ -50,22 +50,7 @@ impl SkCipher {
     /// bytes), and the keyed integrity transform: required for AES-CBC,
     /// forbidden for the AEADs.
     pub fn new(encr: EncrSpec, sk_e: &[u8], integ: Option<Integ>) -> Result<Self, CryptoError> {
-        match (encr.is_aead(), &integ) {
-            (true, Some(i)) => {
-                return Err(CryptoError::Unsupported(format!(
-                    "{} with integrity transform {}",
-                    encr.name(),
-                    i.alg().name()
-                )));
-            }
-            (false, None) => {
-                return Err(CryptoError::Unsupported(format!(
-                    "{} without an integrity transform",
-                    encr.name()
-                )));
-            }
-            _ => {}
-        }
+        encr.integ_key_len(integ.as_ref().map(|i| i.alg()))?;
         if sk_e.len() != encr.keymat_len() {
             return Err(CryptoError::KeyLength {
                 alg: encr.name(),

@@ -11,8 +11,7 @@
 //! transforms) and the variable-key PRF forms (RFC 4434, RFC 4615) live in
 //! `integ` and `prf`.
 
-use openssl::cipher::{Cipher, CipherRef};
-use openssl::cipher_ctx::CipherCtx;
+use openssl::cipher::Cipher;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use zeroize::Zeroizing;
@@ -21,28 +20,6 @@ use super::CryptoError;
 
 /// AES block and AES-128 key size, in bytes.
 pub const AES_BLOCK: usize = 16;
-
-/// Runs one AES-128 operation without padding over `input` (a multiple of the
-/// block size) and returns exactly `input.len()` output bytes.
-fn aes128_raw(
-    cipher: &CipherRef,
-    key: &[u8; AES_BLOCK],
-    iv: Option<&[u8; AES_BLOCK]>,
-    input: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    // OpenSSL takes lengths as `int`.
-    if input.len() > i32::MAX as usize - AES_BLOCK {
-        return Err(CryptoError::Malformed("MAC input too long"));
-    }
-    let mut ctx = CipherCtx::new()?;
-    ctx.encrypt_init(Some(cipher), Some(key), iv.map(|v| &v[..]))?;
-    ctx.set_padding(false);
-    let mut out = Zeroizing::new(vec![0u8; input.len() + AES_BLOCK]);
-    let mut n = ctx.cipher_update(input, Some(&mut out))?;
-    n += ctx.cipher_final(out.get_mut(n..).unwrap_or_default())?;
-    out.truncate(n);
-    Ok(out)
-}
 
 fn key16<'a>(key: &'a [u8], alg: &'static str) -> Result<&'a [u8; AES_BLOCK], CryptoError> {
     key.try_into().map_err(|_| CryptoError::KeyLength {
@@ -65,7 +42,7 @@ pub fn aes_xcbc_mac(
     for (i, chunk) in consts.chunks_mut(AES_BLOCK).enumerate() {
         chunk.fill(i as u8 + 1);
     }
-    let subkeys = aes128_raw(Cipher::aes_128_ecb(), key, None, &consts)?;
+    let subkeys = super::cipher::raw(Cipher::aes_128_ecb(), key, None, &consts, true)?;
     let (k1, rest) = subkeys.split_at(AES_BLOCK);
     let (k2, k3) = rest.split_at(AES_BLOCK);
     let k1: &[u8; AES_BLOCK] = k1
@@ -98,7 +75,13 @@ pub fn aes_xcbc_mac(
             *m ^= k;
         }
     }
-    let chained = aes128_raw(Cipher::aes_128_cbc(), k1, Some(&[0u8; AES_BLOCK]), &msg)?;
+    let chained = super::cipher::raw(
+        Cipher::aes_128_cbc(),
+        k1,
+        Some(&[0u8; AES_BLOCK]),
+        &msg,
+        true,
+    )?;
     let mut mac = Zeroizing::new([0u8; AES_BLOCK]);
     mac.copy_from_slice(
         chained
