@@ -1,12 +1,10 @@
 //! IKEv2 integrity algorithms (Transform Type 3): [`IntegAlg`] and the keyed
 //! [`Integ`] that computes a truncated ICV and verifies one in constant time.
 
-use openssl::hash::MessageDigest;
 use zeroize::Zeroizing;
 
 use super::CryptoError;
-use super::prf::hmac;
-use super::xcbc::{aes_cmac, aes_xcbc_mac};
+use super::prf::{PrfAlg, prf_parts};
 
 /// A negotiated IKEv2 integrity algorithm (IANA "Transform Type 3 -
 /// Integrity Algorithm Transform IDs").
@@ -27,6 +25,19 @@ pub enum IntegAlg {
 }
 
 impl IntegAlg {
+    /// The PRF with the same hash or cipher. Keyed with exactly
+    /// [`IntegAlg::key_len`] bytes it computes this MAC untruncated.
+    pub fn prf(self) -> PrfAlg {
+        match self {
+            IntegAlg::HmacSha1_96 => PrfAlg::HmacSha1,
+            IntegAlg::HmacSha256_128 => PrfAlg::HmacSha256,
+            IntegAlg::HmacSha384_192 => PrfAlg::HmacSha384,
+            IntegAlg::HmacSha512_256 => PrfAlg::HmacSha512,
+            IntegAlg::AesXcbc96 => PrfAlg::Aes128Xcbc,
+            IntegAlg::AesCmac96 => PrfAlg::Aes128Cmac,
+        }
+    }
+
     /// Every integrity algorithm this suite implements.
     pub const ALL: [IntegAlg; 6] = [
         IntegAlg::HmacSha1_96,
@@ -127,14 +138,9 @@ impl Integ {
 
     /// The truncated ICV over the concatenation of `parts`.
     pub fn compute(&self, parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
-        let full: Zeroizing<Vec<u8>> = match self.alg {
-            IntegAlg::HmacSha1_96 => hmac(MessageDigest::sha1(), &self.key, parts)?,
-            IntegAlg::HmacSha256_128 => hmac(MessageDigest::sha256(), &self.key, parts)?,
-            IntegAlg::HmacSha384_192 => hmac(MessageDigest::sha384(), &self.key, parts)?,
-            IntegAlg::HmacSha512_256 => hmac(MessageDigest::sha512(), &self.key, parts)?,
-            IntegAlg::AesXcbc96 => Zeroizing::new(aes_xcbc_mac(&self.key, parts)?.to_vec()),
-            IntegAlg::AesCmac96 => Zeroizing::new(aes_cmac(&self.key, parts)?.to_vec()),
-        };
+        // The key has the MAC's exact length (`new`), so the PRF is the
+        // MAC itself (RFC 4434/4615 leave such keys as they are).
+        let full = prf_parts(self.alg.prf(), &self.key, parts)?;
         full.get(..self.alg.icv_len())
             .map(<[u8]>::to_vec)
             .ok_or(CryptoError::Malformed("MAC shorter than its ICV"))

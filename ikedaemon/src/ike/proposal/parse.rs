@@ -65,40 +65,20 @@ fn parse_encr(word: &str) -> Option<EncrSpec> {
     EncrSpec::new(alg, Some(bits)).ok()
 }
 
+/// The canonical names (`IntegAlg::name`) and strongSwan's aliases.
 fn parse_integ(word: &str) -> Option<IntegAlg> {
-    Some(match word {
-        "sha1" | "sha" => IntegAlg::HmacSha1_96,
-        "sha256" | "sha2_256" => IntegAlg::HmacSha256_128,
-        "sha384" | "sha2_384" => IntegAlg::HmacSha384_192,
-        "sha512" | "sha2_512" => IntegAlg::HmacSha512_256,
-        "aesxcbc" => IntegAlg::AesXcbc96,
-        "aescmac" => IntegAlg::AesCmac96,
-        _ => return None,
-    })
+    let word = match word {
+        "sha" => "sha1",
+        "sha2_256" => "sha256",
+        "sha2_384" => "sha384",
+        "sha2_512" => "sha512",
+        w => w,
+    };
+    IntegAlg::ALL.into_iter().find(|a| a.name() == word)
 }
 
 fn parse_prf(word: &str) -> Option<PrfAlg> {
-    Some(match word {
-        "prfsha1" => PrfAlg::HmacSha1,
-        "prfsha256" => PrfAlg::HmacSha256,
-        "prfsha384" => PrfAlg::HmacSha384,
-        "prfsha512" => PrfAlg::HmacSha512,
-        "prfaesxcbc" => PrfAlg::Aes128Xcbc,
-        "prfaescmac" => PrfAlg::Aes128Cmac,
-        _ => return None,
-    })
-}
-
-/// The PRF that goes with an integrity algorithm (same hash or cipher).
-pub(super) fn prf_for_integ(i: IntegAlg) -> PrfAlg {
-    match i {
-        IntegAlg::HmacSha1_96 => PrfAlg::HmacSha1,
-        IntegAlg::HmacSha256_128 => PrfAlg::HmacSha256,
-        IntegAlg::HmacSha384_192 => PrfAlg::HmacSha384,
-        IntegAlg::HmacSha512_256 => PrfAlg::HmacSha512,
-        IntegAlg::AesXcbc96 => PrfAlg::Aes128Xcbc,
-        IntegAlg::AesCmac96 => PrfAlg::Aes128Cmac,
-    }
+    PrfAlg::ALL.into_iter().find(|a| a.name() == word)
 }
 
 fn token(word: &str) -> Option<Token> {
@@ -189,7 +169,7 @@ impl ProposalConfig {
                     // strongSwan reads integrity keywords next to an AEAD
                     // cipher as PRFs.
                     for i in std::mem::take(&mut self.integ) {
-                        push_unique(&mut self.prf, prf_for_integ(i));
+                        push_unique(&mut self.prf, i.prf());
                     }
                 } else if self.integ.is_empty() {
                     return Err(fail("no integrity algorithm (e.g. sha256)".into()));
@@ -201,7 +181,7 @@ impl ProposalConfig {
                         ));
                     }
                     for i in self.integ.clone() {
-                        push_unique(&mut self.prf, prf_for_integ(i));
+                        push_unique(&mut self.prf, i.prf());
                     }
                 }
                 if self.ke.is_empty() {

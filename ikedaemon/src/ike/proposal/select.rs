@@ -162,9 +162,12 @@ pub fn select(offer: &[Proposal], local: &[ProposalConfig]) -> Result<Selected, 
         // RFC 7296 §3.3.1: numbered 1, 2, 3, ...
         best = Some(vec!["valid proposal numbering (RFC 7296 §3.3.1)"]);
     }
+    // Each offer classified once, then matched against each of ours.
+    let classified: Vec<(&Proposal, Offered)> =
+        offer.iter().map(|p| (p, Offered::classify(p))).collect();
     for conf in local.iter().filter(|_| numbered) {
-        for p in offer {
-            match match_one(p, conf) {
+        for (p, o) in &classified {
+            match match_one(p, o, conf) {
                 Ok(s) => return Ok(s),
                 Err(missing) => {
                     if best.as_ref().is_none_or(|b| missing.len() < b.len()) {
@@ -272,11 +275,14 @@ impl Offered {
     }
 }
 
-fn match_one(p: &Proposal, conf: &ProposalConfig) -> Result<Selected, Vec<&'static str>> {
+fn match_one(
+    p: &Proposal,
+    o: &Offered,
+    conf: &ProposalConfig,
+) -> Result<Selected, Vec<&'static str>> {
     if p.protocol != conf.protocol.protocol_id() {
         return Err(vec!["protocol"]);
     }
-    let o = Offered::classify(p);
     let ike = conf.protocol == SaProtocol::Ike;
     let mut missing = Vec::new();
     let spi_ok = match conf.protocol {
