@@ -1,5 +1,6 @@
 # Shared helpers of the interop harness (sourced by peer-strongswan,
-# peer-libreswan, netns-pair, selftest; not executable on its own).
+# peer-libreswan, netns-pair, selftest, install-peers, capture-strongswan;
+# not executable on its own).
 # shellcheck shell=bash disable=SC2034  # variables used by the sourcing scripts
 
 # Where install-peers unpacks libreswan (the package conflicts with strongSwan).
@@ -40,6 +41,34 @@ stop_pid() {
 }
 
 ns_exists() { [[ -e /run/netns/$1 ]]; }
+
+APT_UPDATED=
+# apt_update_once: `apt-get update`, at most once per run.
+apt_update_once() {
+    [[ $APT_UPDATED ]] && return
+    echo "${0##*/}: apt-get update"
+    apt-get update -q >/dev/null
+    APT_UPDATED=1
+}
+# missing_pkgs PKG...: prints those not installed.
+missing_pkgs() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+    done
+}
+# apt_install PKG...: installs those missing (updating the lists once).
+apt_install() {
+    local missing
+    mapfile -t missing < <(missing_pkgs "$@")
+    if ((${#missing[@]} == 0)); then
+        echo "${0##*/}: already installed: $*"
+        return
+    fi
+    apt_update_once
+    echo "${0##*/}: apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
 
 # umount_under DIR: unmount anything still mounted below DIR in this mount
 # namespace (the daemons' bind mounts live in ip-netns-exec's private mount
