@@ -75,7 +75,7 @@ pub struct PolicySpec {
     /// Liveness-check interval in seconds (0: off).
     pub dpd_secs: u64,
     /// IKE SAs without a CHILD SA (RFC 6023).
-    pub childless: crate::config::Childless,
+    pub childless: crate::ike::engine::Childless,
 }
 
 impl PolicySpec {

@@ -77,6 +77,21 @@ impl Prefix {
     fn network(&self) -> IpAddr {
         mask(self.addr, self.len)
     }
+
+    /// The first and last address of the prefix.
+    pub fn range(&self) -> (IpAddr, IpAddr) {
+        let last = match self.network() {
+            IpAddr::V4(a) => {
+                let host = u32::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
+                IpAddr::V4((u32::from(a) | host).into())
+            }
+            IpAddr::V6(a) => {
+                let host = u128::MAX.checked_shr(u32::from(self.len)).unwrap_or(0);
+                IpAddr::V6((u128::from(a) | host).into())
+            }
+        };
+        (self.network(), last)
+    }
 }
 
 fn max_len(addr: IpAddr) -> u8 {
@@ -246,6 +261,16 @@ mod tests {
         let v6: Prefix = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(Prefix::host("2001:db8::1".parse().unwrap()).is_host());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(p.range(), (ip("192.0.2.0"), ip("192.0.2.255")));
+        assert_eq!(any.range(), (ip("0.0.0.0"), ip("255.255.255.255")));
+        assert_eq!(
+            v6.range(),
+            (
+                ip("2001:db8::"),
+                ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")
+            )
+        );
     }
 
     #[test]

@@ -121,21 +121,7 @@ pub enum StartAction {
     OnDemand,
 }
 
-/// Whether IKE SAs of a policy are set up without a CHILD SA (RFC 6023),
-/// as strongSwan's `childless` option.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Childless {
-    /// Create the CHILD SA in IKE_AUTH; accept a peer's childless IKE SA.
-    #[default]
-    Allow,
-    /// Initiate childless when the peer announces support, else as `allow`.
-    Prefer,
-    /// Always initiate childless; fail if the peer does not support it.
-    Force,
-    /// Neither announce nor accept childless IKE SAs.
-    Never,
-}
+pub use crate::ike::engine::Childless;
 
 /// IPsec mode of the CHILD SAs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

@@ -2,7 +2,6 @@
 //! (never the secrets).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use super::certs::Credentials;
 
@@ -109,18 +108,7 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
 
 /// The address range of a prefix, with a selector's protocol and ports.
 fn prefix_range(pr: Prefix, t: &TrafficSelector) -> TsRange {
-    let (start, end) = match pr.addr() {
-        IpAddr::V4(a) => {
-            let host = u32::MAX.checked_shr(u32::from(pr.len())).unwrap_or(0);
-            let n = u32::from(a) & !host;
-            (IpAddr::V4(n.into()), IpAddr::V4((n | host).into()))
-        }
-        IpAddr::V6(a) => {
-            let host = u128::MAX.checked_shr(u32::from(pr.len())).unwrap_or(0);
-            let n = u128::from(a) & !host;
-            (IpAddr::V6(n.into()), IpAddr::V6((n | host).into()))
-        }
-    };
+    let (start, end) = pr.range();
     TsRange {
         ip_protocol: t.protocol,
         start_port: t.ports.start,

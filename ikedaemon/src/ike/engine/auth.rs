@@ -14,9 +14,9 @@ use crate::ike::wire::{
 use super::child::ChildPlan;
 use super::endpoint::Engine;
 use super::io::{ChildSaKeys, Datagram, Event, Now, Outputs, ParentRequest, SaId};
+use super::policy::Childless;
 use super::sa::{IkeSa, Role, State};
 use super::ts;
-use crate::config::Childless;
 
 /// The octets one side signs: its IKE_SA_INIT message, the other side's
 /// nonce, prf(SK_p, ID body) (§2.15).

@@ -17,8 +17,8 @@ use crate::ike::wire::{
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
 use super::natd;
+use super::policy::Childless;
 use super::sa::{IkeSa, Role, State};
-use crate::config::Childless;
 
 /// RFC 7427 hash algorithms we verify: SHA2-256/384/512 and Identity.
 const OUR_HASHES: [u16; 4] = [2, 3, 4, 5];

@@ -27,5 +27,5 @@ pub mod ts;
 
 pub use endpoint::{Engine, EngineConfig, SaSummary};
 pub use io::{ChildSaKeys, Datagram, Event, Now, Outputs, ParentAnswer, ParentRequest, SaId};
-pub use policy::{EnginePolicy, RemoteMatch, TsSpec};
+pub use policy::{Childless, EnginePolicy, RemoteMatch, TsSpec};
 pub use rng::{OsRng, Rng, SeededRng};

@@ -57,6 +57,24 @@ fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
     }
 }
 
+/// Whether IKE SAs of a policy are set up without a CHILD SA (RFC 6023),
+/// as strongSwan's `childless` option.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Childless {
+    /// Create the CHILD SA in IKE_AUTH; accept a peer's childless IKE SA.
+    #[default]
+    Allow,
+    /// Initiate childless when the peer announces support, else as `allow`.
+    Prefer,
+    /// Always initiate childless; fail if the peer does not support it.
+    Force,
+    /// Neither announce nor accept childless IKE SAs.
+    Never,
+}
+
 /// A traffic selector of a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TsSpec {
@@ -124,7 +142,7 @@ pub struct EnginePolicy {
     /// (RFC 7296 §2.4); `None`: off.
     pub dpd: Option<std::time::Duration>,
     /// IKE SAs without a CHILD SA (RFC 6023).
-    pub childless: crate::config::Childless,
+    pub childless: Childless,
 }
 
 impl EnginePolicy {
