@@ -213,6 +213,21 @@ pub fn choose_scheme(
     }
 }
 
+/// Sets the RSA padding a primitive needs (PSS with its salt and MGF1
+/// digest, or PKCS#1 v1.5) on an OpenSSL `Signer` or `Verifier`: the two
+/// types share these methods but no trait.
+macro_rules! rsa_padding {
+    ($ctx:expr, $prim:expr) => {
+        if let Some((md, salt)) = $prim.pss_salt() {
+            $ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
+            $ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
+            $ctx.set_rsa_mgf1_md(md)?;
+        } else if matches!($prim, Primitive::RsaPkcs1(_)) {
+            $ctx.set_rsa_padding(Padding::PKCS1)?;
+        }
+    };
+}
+
 /// Signs the AUTH signed octets (RFC 7296 §2.15) and returns the
 /// Authentication Data: the bare signature for methods 1 / 9 / 10 / 11, and
 /// length ‖ AlgorithmIdentifier ‖ signature for method 14.
@@ -233,13 +248,7 @@ pub fn sign(
         Some(md) => Signer::new(md, pkey)?,
         None => Signer::new_without_digest(pkey)?,
     };
-    if let Some((md, salt)) = prim.pss_salt() {
-        signer.set_rsa_padding(Padding::PKCS1_PSS)?;
-        signer.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
-        signer.set_rsa_mgf1_md(md)?;
-    } else if matches!(prim, Primitive::RsaPkcs1(_)) {
-        signer.set_rsa_padding(Padding::PKCS1)?;
-    }
+    rsa_padding!(signer, prim);
     let sig = signer.sign_oneshot_to_vec(signed_octets)?;
     match scheme {
         SignatureScheme::DigitalSignature(alg) => {
@@ -326,13 +335,7 @@ fn verify_raw<T: HasPublic>(
         Some(md) => Verifier::new(md, pkey)?,
         None => Verifier::new_without_digest(pkey)?,
     };
-    if let Some((md, salt)) = prim.pss_salt() {
-        verifier.set_rsa_padding(Padding::PKCS1_PSS)?;
-        verifier.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))?;
-        verifier.set_rsa_mgf1_md(md)?;
-    } else if matches!(prim, Primitive::RsaPkcs1(_)) {
-        verifier.set_rsa_padding(Padding::PKCS1)?;
-    }
+    rsa_padding!(verifier, prim);
     Ok(verifier.verify_oneshot(sig, data)?)
 }
 

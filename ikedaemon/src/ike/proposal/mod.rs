@@ -39,6 +39,13 @@ impl SaProtocol {
             SaProtocol::Ah => ProtocolId::AH,
         }
     }
+
+    /// The protocol of a wire protocol ID, if it is one of ours.
+    pub fn from_protocol_id(id: ProtocolId) -> Option<Self> {
+        [SaProtocol::Ike, SaProtocol::Esp, SaProtocol::Ah]
+            .into_iter()
+            .find(|p| p.protocol_id() == id)
+    }
 }
 
 /// One configured proposal: for each transform type, the algorithms we

@@ -419,12 +419,8 @@ pub fn accept_answer(offered: &[Proposal], answer: &[Proposal]) -> Result<Select
             ));
         }
     }
-    let protocol = match chosen.protocol {
-        super::super::wire::ProtocolId::IKE => SaProtocol::Ike,
-        super::super::wire::ProtocolId::ESP => SaProtocol::Esp,
-        super::super::wire::ProtocolId::AH => SaProtocol::Ah,
-        p => return Err(format!("answer is for protocol {p}")),
-    };
+    let protocol = SaProtocol::from_protocol_id(chosen.protocol)
+        .ok_or_else(|| format!("answer is for protocol {}", chosen.protocol))?;
     let o = Offered::classify(chosen);
     Ok(Selected {
         protocol,

@@ -59,9 +59,8 @@ impl Header {
     /// answer with INVALID_MAJOR_VERSION or drop) and that the declared
     /// length equals the datagram's.
     pub fn decode(buf: &[u8]) -> Result<HeaderInfo, WireError> {
-        let mut r = Reader::new(buf, 0);
-        r.sub(HEADER_LEN, "IKE header")?;
-        let mut r = Reader::new(buf, 0);
+        // The whole header or a truncation error naming it.
+        let mut r = Reader::new(buf, 0).sub(HEADER_LEN, "IKE header")?;
         let spi_i = r.u64("IKE header")?;
         let spi_r = r.u64("IKE header")?;
         let next_payload = PayloadType(r.u8("IKE header")?);
