@@ -96,10 +96,7 @@ impl fmt::Display for IdSpec {
             IdSpec::Ipv4(a) => write!(f, "ipv4 {a}"),
             IdSpec::Ipv6(a) => write!(f, "ipv6 {a}"),
             IdSpec::Dn { text, .. } => write!(f, "dn {text}"),
-            IdSpec::KeyId(k) => {
-                f.write_str("keyid ")?;
-                k.iter().try_for_each(|b| write!(f, "{b:02x}"))
-            }
+            IdSpec::KeyId(k) => write!(f, "keyid {}", hex::encode(k)),
         }
     }
 }
@@ -150,18 +147,9 @@ fn parse_keyid(v: &str) -> Result<IdSpec, String> {
         .chars()
         .filter(|c| *c != ':')
         .collect();
-    let bytes: Option<Vec<u8>> = if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        None
-    } else {
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|b| u8::from_str_radix(b, 16).ok())
-            })
-            .collect()
-    };
-    bytes
+    hex::decode(&hex)
+        .ok()
+        .filter(|b| !b.is_empty())
         .map(IdSpec::KeyId)
         .ok_or_else(|| format!("expected hex bytes like 0a1b2c for keyid, found \"{v}\""))
 }

@@ -140,10 +140,7 @@ impl fmt::Display for Identification {
 }
 
 pub(crate) fn write_hex(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
-    for x in b {
-        write!(f, "{x:02x}")?;
-    }
-    Ok(())
+    f.write_str(&hex::encode(b))
 }
 
 /// Certificate payload (§3.6).
