@@ -39,6 +39,16 @@ impl<T: Zeroize> Drop for Secret<T> {
     }
 }
 
+/// Equality of the values, for comparing configurations and in tests. It
+/// is not constant-time: never use it to check a secret a peer supplied.
+impl<T: Zeroize + PartialEq> PartialEq for Secret<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<T: Zeroize + Eq> Eq for Secret<T> {}
+
 impl<T: Zeroize> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")

@@ -1,9 +1,8 @@
-//! Secrets in the configuration: the [`Redacted`] holder for PSK bytes
+//! Secrets in the configuration: PSK bytes held as [`Redacted`]
 //! (zeroized on drop, never printed), reading `psk_file`, and the checks
 //! that files holding secrets are not group- or world-accessible and that
 //! certificate files can be opened.
 
-use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -14,27 +13,8 @@ use zeroize::Zeroizing;
 use super::error::{ConfigError, ErrorKind, ErrorSink, Position};
 
 /// Secret bytes (a pre-shared key): zeroized on drop, printed as
-/// `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Redacted(Zeroizing<Vec<u8>>);
-
-impl Redacted {
-    /// Wraps secret bytes.
-    pub fn new(bytes: Vec<u8>) -> Redacted {
-        Redacted(Zeroizing::new(bytes))
-    }
-
-    /// The secret bytes; do not log them.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// `<redacted>` (the IPC layer's [`privsep::secret::Secret`]).
+pub type Redacted = privsep::secret::Secret<Vec<u8>>;
 
 /// Largest secret file accepted, in bytes.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;

@@ -10,7 +10,7 @@ use crate::ike::proposal::{Selected, accept_answer, select};
 use crate::ike::wire::{Message, NotifyPayload, NotifyType, Payload, SaPayload, TsRange};
 
 use super::endpoint::Engine;
-use super::io::{ChildSaKeys, SaId};
+use super::io::{ChildSaKeys, Key, SaId};
 use super::policy::EnginePolicy;
 use super::sa::Role;
 use super::ts;
@@ -176,8 +176,9 @@ impl Engine {
         )
         .ok()?;
         let spi_out = u32::from_be_bytes(<[u8; 4]>::try_from(chosen.peer_spi.as_slice()).ok()?);
-        let i_to_r = (km.encr_i.to_vec(), km.integ_i.to_vec());
-        let r_to_i = (km.encr_r.to_vec(), km.integ_r.to_vec());
+        let key = |k: &[u8]| Key::new(k.to_vec());
+        let i_to_r = (key(&km.encr_i), key(&km.integ_i));
+        let r_to_i = (key(&km.encr_r), key(&km.integ_r));
         let (keys_in, keys_out) = match sa.role {
             Role::Initiator => (r_to_i, i_to_r),
             Role::Responder => (i_to_r, r_to_i),

@@ -118,8 +118,11 @@ pub enum ParentAnswer {
     },
 }
 
-/// Keys and parameters of a CHILD SA, for the kernel. The keys are
-/// zeroized when it is dropped.
+/// Key material that crosses to the parent: zeroized on drop, never
+/// printed.
+pub type Key = privsep::secret::Secret<Vec<u8>>;
+
+/// Keys and parameters of a CHILD SA, for the kernel.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChildSaKeys {
     /// The IKE SA it belongs to.
@@ -138,9 +141,9 @@ pub struct ChildSaKeys {
     /// Negotiated algorithms (`aes256gcm16`, `aes128-sha256`).
     pub algorithms: String,
     /// Inbound encryption key (+ salt) and integrity key.
-    pub keys_in: (Vec<u8>, Vec<u8>),
+    pub keys_in: (Key, Key),
     /// Outbound encryption key (+ salt) and integrity key.
-    pub keys_out: (Vec<u8>, Vec<u8>),
+    pub keys_out: (Key, Key),
     /// Local traffic selectors, printed.
     pub local_ts: Vec<String>,
     /// Remote traffic selectors, printed.
@@ -149,20 +152,6 @@ pub struct ChildSaKeys {
     pub transport: bool,
     /// UDP encapsulation (NAT detected).
     pub udp_encap: bool,
-}
-
-impl Drop for ChildSaKeys {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        for k in [
-            &mut self.keys_in.0,
-            &mut self.keys_in.1,
-            &mut self.keys_out.0,
-            &mut self.keys_out.1,
-        ] {
-            k.zeroize();
-        }
-    }
 }
 
 impl std::fmt::Debug for ChildSaKeys {
