@@ -42,6 +42,30 @@ stop_pid() {
 
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
+# pid_of PIDFILE EXE: prints the PID in PIDFILE if that process runs EXE.
+pid_of() {
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    pid_alive "$pid" && [[ $(readlink "/proc/$pid/exe") == "$2" ]] && echo "$pid"
+}
+
+# usage: the calling script's "# Usage" comment block, exit 2.
+usage() { sed -n '/^# Usage/,/^set -euo/p' "$0" | sed '$d' >&2; exit 2; }
+
+# parse_ns_dir ARGS...: the peer scripts' common options: --ns NS and
+# --dir WORKDIR into NS and DIR (absolute), the rest into ARGS.
+parse_ns_dir() {
+    while (($#)); do
+        case $1 in
+            --ns) NS=${2:?--ns NS}; shift 2 ;;
+            --dir) DIR=${2:?--dir WORKDIR}; shift 2 ;;
+            *) ARGS+=("$1"); shift ;;
+        esac
+    done
+    [[ -n $NS && -n $DIR ]] || usage
+    DIR=$(realpath -m "$DIR")
+}
+
 APT_UPDATED=
 # apt_update_once: `apt-get update`, at most once per run.
 apt_update_once() {
