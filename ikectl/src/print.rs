@@ -54,8 +54,9 @@ fn child(c: &ChildInfo) {
     let bytes = c.bytes.map_or("bytes -".to_string(), |(i, o)| {
         format!("bytes in {i} out {o}")
     });
+    let expire = c.expires_in.map_or("-".to_string(), |s| format!("{s}s"));
     println!(
-        "  CHILD {}/{} {} {} {} === {} age {}s {} [{}]",
+        "  CHILD {}/{} {} {} {} === {} age {}s expire {} {} [{}]",
         c.spi_in,
         c.spi_out,
         c.algorithms,
@@ -63,6 +64,7 @@ fn child(c: &ChildInfo) {
         c.local_ts.join(","),
         c.remote_ts.join(","),
         c.age_secs,
+        expire,
         bytes,
         c.installed
     );

@@ -142,6 +142,8 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),
+        ike_expire: None,
+        child_expire: None,
     }
 }
 

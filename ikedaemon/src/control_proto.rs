@@ -161,6 +161,9 @@ pub struct ChildInfo {
     pub installed: String,
     /// Seconds since it was installed.
     pub age_secs: u64,
+    /// Seconds until its hard lifetime ends, if it has one.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
     /// Bytes in and out, when the kernel reports them.
     pub bytes: Option<(u64, u64)>,
 }

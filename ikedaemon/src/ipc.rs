@@ -76,6 +76,15 @@ pub struct PolicySpec {
     pub dpd_secs: u64,
     /// IKE SAs without a CHILD SA (RFC 6023).
     pub childless: crate::ike::engine::Childless,
+    /// IKE SA hard lifetime in seconds (0: none).
+    pub ike_expire_secs: u64,
+    /// CHILD SA hard lifetime in seconds (0: none).
+    pub child_expire_secs: u64,
+}
+
+/// Seconds as a duration, 0 as none.
+fn secs(s: u64) -> Option<std::time::Duration> {
+    (s > 0).then(|| std::time::Duration::from_secs(s))
 }
 
 impl PolicySpec {
@@ -99,8 +108,10 @@ impl PolicySpec {
             transport: self.transport,
             cert: self.cert.clone(),
             certreq: self.ca_hashes.concat(),
-            dpd: (self.dpd_secs > 0).then(|| std::time::Duration::from_secs(self.dpd_secs)),
+            dpd: secs(self.dpd_secs),
             childless: self.childless,
+            ike_expire: secs(self.ike_expire_secs),
+            child_expire: secs(self.child_expire_secs),
         })
     }
 }

@@ -226,3 +226,51 @@ fn a_responder_forgets_a_natted_initiator_completely_when_its_sa_goes() {
     again.start();
     assert_established(&again);
 }
+
+#[test]
+fn hard_lifetimes_delete_the_child_sa_then_the_ike_sa_on_both_sides() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let mut pa = policy(
+        "p",
+        "192.0.2.2",
+        "aes128-sha256-x25519",
+        "198.51.100.0-198.51.100.255",
+        "203.0.113.0-203.0.113.255",
+    );
+    pa.ike_expire = Some(Duration::from_secs(300));
+    pa.child_expire = Some(Duration::from_secs(120));
+    w.a.engine.set_policies(vec![pa]);
+    w.start();
+    assert_established(&w);
+    let deleted = |e: &[Event], why: &str| {
+        e.iter()
+            .any(|e| matches!(e, Event::ChildDeleted { reason, .. } if *reason == why))
+    };
+    // Before the CHILD SA's lifetime nothing happens; at it, a deletes
+    // it with an INFORMATIONAL DELETE and b removes its half.
+    w.tick(Duration::from_secs(119));
+    assert!(!deleted(&w.a.events, "deleted: its lifetime expired"));
+    assert_eq!(w.a.engine.next_deadline(), Some(Duration::from_secs(120)));
+    w.tick(Duration::from_secs(1));
+    assert!(
+        deleted(&w.a.events, "deleted: its lifetime expired"),
+        "{:?}",
+        w.a.events
+    );
+    assert!(
+        deleted(&w.b.events, "deleted by the peer"),
+        "{:?}",
+        w.b.events
+    );
+    assert_eq!(w.a.engine.summaries()[0].state, "ESTABLISHED");
+    // At the IKE SA's lifetime both forget it.
+    w.tick(Duration::from_secs(180));
+    assert!(
+        w.a.engine.is_empty() && w.b.engine.is_empty(),
+        "{:#?}",
+        w.log
+    );
+    assert!(w.a.events.iter().any(
+        |e| matches!(e, Event::IkeDeleted { reason, .. } if reason == "its lifetime expired")
+    ));
+}

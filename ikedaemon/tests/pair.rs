@@ -49,6 +49,13 @@ fn two_daemons_establish_with_psk_and_agree() {
     assert_eq!(ca["local_ts"], cb["remote_ts"]);
     assert_eq!(ca["mode"], "tunnel");
     assert_eq!(ca["installed"], "recorded (kernel: none)");
+    // The default hard lifetimes (4h30m, 1h10m) count down on both.
+    let secs = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    assert!(
+        (16_100..=16_200).contains(&secs(&ja[0]["expires_in"])),
+        "{ja}"
+    );
+    assert!((4_100..=4_200).contains(&secs(&ca["expires_in"])), "{ja}");
     assert_eq!(ja[0]["peer_id"], "192.0.2.2", "{ja}");
     let text = da.ikectl_ok(&["show", "sa"]);
     assert!(

@@ -37,6 +37,8 @@ struct Recorded {
     transport: bool,
     /// When it was recorded.
     since: Instant,
+    /// When its hard lifetime ends (the negotiator deletes it then).
+    expires: Option<Instant>,
 }
 
 /// The CHILD SAs "installed" while no kernel backend is in use.
@@ -77,7 +79,11 @@ impl RecordedChildren {
 
     /// Records a negotiated CHILD SA under its reserved inbound SPI, or a
     /// new one when it has none (`spi_in` 0); returns the SPI.
-    pub(crate) fn install(&mut self, keys: ChildSaKeys) -> Result<u32, String> {
+    pub(crate) fn install(
+        &mut self,
+        keys: ChildSaKeys,
+        lifetime: Option<Duration>,
+    ) -> Result<u32, String> {
         let spi_in = match keys.spi_in {
             0 => self.reserve()?,
             spi => spi,
@@ -97,6 +103,7 @@ impl RecordedChildren {
             udp_encap: keys.udp_encap,
             transport: keys.transport,
             since: Instant::now(),
+            expires: lifetime.map(|d| Instant::now() + d),
         };
         log_info!(
             "CHILD SA {} {:08x}/{:08x} {} {} === {}{}: kernel backend none, not installed",
@@ -148,6 +155,9 @@ impl RecordedChildren {
                 remote_ts: r.remote_ts.clone(),
                 installed: "recorded (kernel: none)".into(),
                 age_secs: r.since.elapsed().as_secs(),
+                expires_in: r
+                    .expires
+                    .map(|t| t.saturating_duration_since(Instant::now()).as_secs()),
                 bytes: None,
             });
         }
@@ -195,10 +205,14 @@ mod tests {
     #[test]
     fn children_go_under_their_ike_sa_by_our_spi_and_leave_when_removed() {
         let mut r = RecordedChildren::default();
-        assert_eq!(r.install(child(0xa, 0x100)), Ok(0x100));
-        assert_eq!(r.install(child(0xb, 0x200)), Ok(0x200));
-        assert_eq!(r.install(child(0xc, 0x300)), Ok(0x300));
-        assert!(r.install(child(0xd, 0x300)).unwrap_err().contains("in use"));
+        assert_eq!(r.install(child(0xa, 0x100), None), Ok(0x100));
+        assert_eq!(r.install(child(0xb, 0x200), None), Ok(0x200));
+        assert_eq!(r.install(child(0xc, 0x300), None), Ok(0x300));
+        assert!(
+            r.install(child(0xd, 0x300), None)
+                .unwrap_err()
+                .contains("in use")
+        );
         let mut sas = [
             ike("000000000000000a:00000000000000ff", 0xa),
             ike("00000000000000ee:000000000000000b", 0xb),
@@ -219,10 +233,10 @@ mod tests {
         let a = r.reserve().unwrap();
         let b = r.reserve().unwrap();
         assert!(a >= 0x100 && b >= 0x100 && a != b);
-        assert_eq!(r.install(child(1, a)), Ok(a));
+        assert_eq!(r.install(child(1, a), None), Ok(a));
         assert!(r.reserved.iter().all(|(s, _)| *s != a));
         // The responder's CHILD SA comes with SPI 0: one is allocated.
-        let c = r.install(child(2, 0)).unwrap();
+        let c = r.install(child(2, 0), None).unwrap();
         assert!(c >= 0x100 && c != a && c != b);
         assert_eq!(r.len(), 2);
     }

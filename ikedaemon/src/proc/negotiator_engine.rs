@@ -241,7 +241,7 @@ impl Negotiator {
                 state: s.state,
                 algorithms: s.algorithms,
                 rekey_in: None,
-                expires_in: None,
+                expires_in: s.expires_at.map(|t| t.saturating_sub(now).as_secs()),
                 peer_id: s.peer_id,
                 age_secs: now.saturating_sub(s.created).as_secs(),
                 children: Vec::new(),

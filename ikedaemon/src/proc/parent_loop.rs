@@ -193,7 +193,13 @@ impl Parent {
                 ..
             } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
                 if let Some(keys) = child {
-                    *slot = Some(self.children.install(*keys));
+                    let lifetime = self
+                        .config
+                        .policies
+                        .iter()
+                        .find(|p| p.name == keys.policy)
+                        .map(|p| p.lifetime.child.expire);
+                    *slot = Some(self.children.install(*keys, lifetime));
                 }
             }
             _ => {}

@@ -103,6 +103,8 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
         ca_hashes: c.map(|c| c.ca_hashes.clone()).unwrap_or_default(),
         dpd_secs: p.dpd.as_secs(),
         childless: p.childless,
+        ike_expire_secs: p.lifetime.ike.expire.as_secs(),
+        child_expire_secs: p.lifetime.child.expire.as_secs(),
     }
 }
 

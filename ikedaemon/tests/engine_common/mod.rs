@@ -46,6 +46,8 @@ pub fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),
+        ike_expire: None,
+        child_expire: None,
     }
 }
 

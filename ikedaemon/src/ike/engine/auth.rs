@@ -606,7 +606,7 @@ impl Engine {
                         child_line(&keys)
                     ),
                 });
-                sa.children.push((keys.spi_in, keys.spi_out));
+                sa.add_child(keys.spi_in, keys.spi_out, now);
                 out.events.push(Event::ChildEstablished(Box::new(keys)));
             }
             Err((_, _)) if childless => {
@@ -793,7 +793,7 @@ impl Engine {
                     line: format!("{tag}: {}", child_line(&keys)),
                 });
                 if let Some(sa) = self.sas.get_mut(&id) {
-                    sa.children.push((keys.spi_in, keys.spi_out));
+                    sa.add_child(keys.spi_in, keys.spi_out, now);
                 }
                 out.events.push(Event::ChildEstablished(Box::new(keys)));
             }

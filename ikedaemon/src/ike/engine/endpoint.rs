@@ -74,6 +74,8 @@ pub struct SaSummary {
     pub peer_id: String,
     /// When the SA was created.
     pub created: Now,
+    /// When its hard lifetime ends.
+    pub expires_at: Option<Now>,
 }
 
 /// The engine.
@@ -207,6 +209,7 @@ impl Engine {
         let mut out = Outputs::default();
         self.liveness(now, &mut out);
         self.keepalives(now, &mut out);
+        self.expire(now, &mut out);
         for id in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
@@ -257,10 +260,15 @@ impl Engine {
             .values()
             .filter_map(|sa| sa.pending.as_ref().map(|p| p.next_at))
             .min();
-        [retransmit, self.guard.next_expiry(), self.next_liveness()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            retransmit,
+            self.guard.next_expiry(),
+            self.next_liveness(),
+            self.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Half-open IKE SAs (responder side).
@@ -295,6 +303,7 @@ impl Engine {
                     .map(|i| i.to_string())
                     .unwrap_or_default(),
                 created: sa.created,
+                expires_at: sa.expires_at,
             })
             .collect();
         v.sort_by(|a, b| a.spis.cmp(&b.spis));
@@ -337,10 +346,10 @@ impl Engine {
                 self.by_initiator.remove(&(sa.spi_i, sa.remote.ip()));
             }
             // The CHILD SAs go with it (RFC 7296 §1.4.1).
-            for (spi_in, _) in &sa.children {
+            for c in &sa.children {
                 out.events.push(Event::ChildDeleted {
                     sa: id,
-                    spi_in: *spi_in,
+                    spi_in: c.spi_in,
                     reason: "deleted with its IKE SA",
                 });
             }

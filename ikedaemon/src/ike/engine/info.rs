@@ -41,9 +41,9 @@ impl Engine {
                 // §1.4.1: answer with the SPIs of our halves of the pairs.
                 let theirs = del.spis_u32();
                 let mut ours = Vec::new();
-                sa.children.retain(|(spi_in, spi_out)| {
-                    if theirs.contains(spi_out) {
-                        ours.push(*spi_in);
+                sa.children.retain(|c| {
+                    if theirs.contains(&c.spi_out) {
+                        ours.push(c.spi_in);
                         false
                     } else {
                         true
@@ -104,7 +104,7 @@ impl Engine {
     /// forgets the SA (the peer's answer, if any, finds nothing). Returns
     /// how many.
     pub fn delete_all(&mut self) -> (usize, Outputs) {
-        self.delete_where(|_| true)
+        self.delete_where(|_| true, "deleted by request")
     }
 
     /// Deletes the IKE SAs of policy `target`, or the one with `target`
@@ -116,17 +116,20 @@ impl Engine {
             Some((i, r)) => (spi(i), spi(r)),
             None => (spi(target), None),
         };
-        self.delete_where(|sa| {
+        let picked = |sa: &IkeSa| {
             sa.policy.name == target
                 || match (a, b) {
                     (Some(i), Some(r)) => sa.spi_i == i && sa.spi_r == r,
                     (Some(x), None) => x != 0 && (sa.spi_i == x || sa.spi_r == x),
                     _ => false,
                 }
-        })
+        };
+        self.delete_where(picked, "deleted by request")
     }
 
-    fn delete_where(&mut self, pick: impl Fn(&IkeSa) -> bool) -> (usize, Outputs) {
+    /// Sends a DELETE (not retransmitted: the SA is gone at once) for each
+    /// established SA `pick` chooses and forgets them, saying `reason`.
+    fn delete_where(&mut self, pick: impl Fn(&IkeSa) -> bool, reason: &str) -> (usize, Outputs) {
         let mut out = Outputs::default();
         let ids: Vec<SaId> = self
             .sas
@@ -152,7 +155,7 @@ impl Engine {
                     out.send.extend(bytes.into_iter().map(|b| sa.datagram(b)));
                 }
             }
-            self.remove(id, "deleted by request", &mut out);
+            self.remove(id, reason, &mut out);
             n += 1;
         }
         (n, out)
@@ -223,6 +226,49 @@ impl Engine {
             &[spi_in],
         ))];
         self.informational(id, &inner, now, out);
+    }
+
+    /// Hard lifetimes (the policy's `lifetime.*.expire`): an expired IKE
+    /// SA is deleted with its CHILD SAs; an expired CHILD SA is deleted
+    /// with an INFORMATIONAL DELETE, one exchange at a time. Rekeying
+    /// before expiry comes with CREATE_CHILD_SA.
+    pub(super) fn expire(&mut self, now: Now, out: &mut Outputs) {
+        let due = |t: Option<Now>| t.is_some_and(|t| t <= now);
+        let (_, o) = self.delete_where(|sa| due(sa.expires_at), "its lifetime expired");
+        out.send.extend(o.send);
+        out.events.extend(o.events);
+        let ids: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| sa.pending.is_none() && sa.children.iter().any(|c| due(c.expires_at)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let Some(sa) = self.sas.get_mut(&id) else {
+                continue;
+            };
+            let Some(i) = sa.children.iter().position(|c| due(c.expires_at)) else {
+                continue;
+            };
+            let c = sa.children.remove(i);
+            out.events.push(Event::ChildDeleted {
+                sa: id,
+                spi_in: c.spi_in,
+                reason: "deleted: its lifetime expired",
+            });
+            self.delete_child(id, c.spi_in, now, out);
+        }
+    }
+
+    /// When the next SA or CHILD SA lifetime ends.
+    pub(super) fn next_expiry(&self) -> Option<Now> {
+        self.sas
+            .values()
+            .flat_map(|sa| {
+                let children = sa.children.iter().filter_map(|c| c.expires_at);
+                sa.expires_at.into_iter().chain(children)
+            })
+            .min()
     }
 
     /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every

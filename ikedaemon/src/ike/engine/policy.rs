@@ -143,6 +143,11 @@ pub struct EnginePolicy {
     pub dpd: Option<std::time::Duration>,
     /// IKE SAs without a CHILD SA (RFC 6023).
     pub childless: Childless,
+    /// Hard lifetime of the IKE SA (deleted then; rekeying comes with
+    /// CREATE_CHILD_SA); `None`: none.
+    pub ike_expire: Option<std::time::Duration>,
+    /// Hard lifetime of its CHILD SAs.
+    pub child_expire: Option<std::time::Duration>,
 }
 
 impl EnginePolicy {

@@ -47,6 +47,17 @@ pub(crate) enum State {
     Established,
 }
 
+/// An established CHILD SA of an IKE SA.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChildRef {
+    /// Our inbound SPI (names it towards the parent and in DELETEs).
+    pub(crate) spi_in: u32,
+    /// Our outbound SPI (the peer's DELETE names this one).
+    pub(crate) spi_out: u32,
+    /// When its hard lifetime ends.
+    pub(crate) expires_at: Option<Now>,
+}
+
 /// Responder: the IKE_AUTH request and its CHILD SA plan (or the notify
 /// that refuses it) while the parent decides.
 pub(crate) type AuthenticatePending = (
@@ -115,7 +126,7 @@ pub(crate) struct IkeSa {
     pub(crate) last_response: Option<(u32, Vec<Datagram>)>,
     pub(crate) child: ChildOffer,
     /// Established CHILD SAs: (our inbound SPI, our outbound SPI).
-    pub(crate) children: Vec<(u32, u32)>,
+    pub(crate) children: Vec<ChildRef>,
     /// Largest IKE message before we fragment (RFC 7383), once both
     /// sides announced support.
     pub(crate) frag_size: Option<usize>,
@@ -125,6 +136,8 @@ pub(crate) struct IkeSa {
     pub(crate) last_heard: Now,
     /// When the SA was created.
     pub(crate) created: Now,
+    /// When its hard lifetime ends (set once established).
+    pub(crate) expires_at: Option<Now>,
     /// The peer's authenticated identity.
     pub(crate) peer_id: Option<crate::ike::wire::Identification>,
     /// The id of our request to the parent still unanswered.
@@ -138,6 +151,15 @@ pub(crate) struct IkeSa {
 }
 
 impl IkeSa {
+    /// Records an established CHILD SA, with its lifetime from the policy.
+    pub(crate) fn add_child(&mut self, spi_in: u32, spi_out: u32, now: Now) {
+        self.children.push(ChildRef {
+            spi_in,
+            spi_out,
+            expires_at: self.policy.child_expire.map(|d| now + d),
+        });
+    }
+
     /// A new SA in its first state (`InitSent`; the responder moves it on):
     /// `spis` (initiator's, responder's), `addrs` (ours, the peer's).
     pub(crate) fn new(
@@ -178,6 +200,7 @@ impl IkeSa {
             reassembly: None,
             last_heard: now,
             created: now,
+            expires_at: None,
             peer_id: None,
             behind_nat: false,
             parent_request: None,
@@ -199,6 +222,7 @@ impl IkeSa {
     /// the side behind the NAT.
     pub(crate) fn established(&mut self, now: Now) {
         self.state = State::Established;
+        self.expires_at = self.policy.ike_expire.map(|d| now + d);
         if self.behind_nat && self.natt {
             self.keepalive_at = Some(now + super::info::KEEPALIVE);
         }
