@@ -162,6 +162,12 @@ fn ike_auth_requests_of_one_peer_waiting_for_the_parent_are_capped() {
     }
     let first = w.b.engine.datagram(auth_requests[0].clone(), now);
     assert_eq!(first.parent.len(), 1, "the first goes to the parent");
+    // Its retransmission while the parent works is absorbed.
+    let again = w.b.engine.datagram(auth_requests[0].clone(), now);
+    assert!(
+        again.parent.is_empty() && again.send.is_empty(),
+        "{again:?}"
+    );
     let second = w.b.engine.datagram(auth_requests[1].clone(), now);
     assert!(
         second.parent.is_empty() && second.send.is_empty(),

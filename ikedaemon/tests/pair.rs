@@ -1,6 +1,8 @@
 //! Two ikedaemons with full privilege separation in two network
-//! namespaces: one initiates, PSK; both establish the IKE SA and the CHILD
-//! SA and `ikectl show sa` agrees on both sides (SPIs, algorithms).
+//! namespaces: one initiates, with PSK or ECDSA certificates; both
+//! establish the IKE SA and the CHILD SA and `ikectl show sa` agrees on
+//! both sides (SPIs, algorithms); initiate, terminate, monitor, and a
+//! reload that moves the ports.
 
 #[path = "daemon_common/mod.rs"]
 mod common;
@@ -146,4 +148,36 @@ fn after_a_reload_that_moves_the_ports_both_daemons_negotiate_on_the_new_ones() 
     .unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
     assert!(up[0].contains("192.0.2.1:1500"), "{up:?}");
     assert!(interop::sas(&da)[0].contains("192.0.2.2:1500"));
+}
+
+#[test]
+fn two_daemons_establish_with_ecdsa_certificates_and_agree() {
+    let certs = tempfile::tempdir().unwrap();
+    interop::gen_certs(certs.path(), "ecdsa");
+    let (a, b) = interop::pair();
+    let extra = "    ike: [aes256gcm16-prfsha384-ecp256]\n";
+    let db = Daemon::start_with(b, |c| {
+        let auth = interop::own_certs(certs.path(), "responder", c.parent().unwrap());
+        interop::cert_config(c, false, "passive", &auth, extra)
+    });
+    let da = Daemon::start_with(a, |c| {
+        let auth = interop::own_certs(certs.path(), "initiator", c.parent().unwrap());
+        interop::cert_config(c, true, "active", &auth, extra)
+    });
+    let up = interop::wait_for(10, || {
+        let (ja, jb) = (interop::show_sa_json(&da), interop::show_sa_json(&db));
+        let both = |v: &serde_json::Value| v[0]["children"][0]["spi_in"].is_string();
+        (both(&ja) && both(&jb)).then_some((ja, jb))
+    });
+    let (ja, jb) = up.unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    assert_eq!(ja[0]["spis"], jb[0]["spis"]);
+    assert_eq!(ja[0]["algorithms"], "aes256gcm16-prfsha384-ecp256");
+    assert_eq!(ja[0]["algorithms"], jb[0]["algorithms"]);
+    // Each side authenticated the other by its certificate's SAN.
+    assert_eq!(ja[0]["peer_id"], "responder.example", "{ja}");
+    assert_eq!(jb[0]["peer_id"], "initiator.example", "{jb}");
+    let (ca, cb) = (&ja[0]["children"][0], &jb[0]["children"][0]);
+    assert_eq!(ca["spi_in"], cb["spi_out"]);
+    assert_eq!(ca["spi_out"], cb["spi_in"]);
+    assert_eq!(ca["algorithms"], cb["algorithms"]);
 }

@@ -368,6 +368,46 @@ pub fn take_exports(export: &Path, conf_dir: &Path) -> String {
     "    auth:\n      certificate: ikedaemon.pem\n      private_key: ikedaemon.key\n      ca: [ca.pem]\n".to_string()
 }
 
+/// A CA and certificates for initiator.example and responder.example
+/// (ECDSA P-256 or RSA-2048, ID = subjectAltName), made by the harness's
+/// `gen_certs` in `dir`.
+pub fn gen_certs(dir: &Path, kind: &str) {
+    let lib = script("lib.sh");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            ". '{}' && gen_certs '{}' {kind}",
+            lib.display(),
+            dir.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Copies `who`'s certificate and key and the CA from `certs` (see
+/// `gen_certs`) next to ikedaemon's configuration; the `auth:` block.
+pub fn own_certs(certs: &Path, who: &str, conf_dir: &Path) -> String {
+    let export = conf_dir.join("export");
+    std::fs::create_dir_all(&export).unwrap();
+    std::fs::copy(certs.join("ca.pem"), export.join("ca.pem")).unwrap();
+    std::fs::copy(
+        certs.join(format!("{who}.pem")),
+        export.join("ikedaemon.pem"),
+    )
+    .unwrap();
+    std::fs::copy(
+        certs.join(format!("{who}.key")),
+        export.join("ikedaemon.key"),
+    )
+    .unwrap();
+    take_exports(&export, conf_dir)
+}
+
 /// A certificate policy for ikedaemon on side A (`initiator.example`) or
 /// B (`responder.example`).
 pub fn cert_config(chroot: &Path, side_a: bool, start: &str, auth: &str, extra: &str) -> String {
