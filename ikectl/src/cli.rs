@@ -8,7 +8,8 @@ use ikedaemon::control_proto::{DEFAULT_SOCKET, LogMode, Request, ResetWhat};
 const USAGE: &str = "usage: ikectl [-s socket] [--json] command [argument ...]
 commands: show policies | show sa | show stats | reload | log verbose | log brief |
           reset sa | reset policy | reset all | monitor |
-          initiate <policy> | terminate <policy|ike-sa-spi>";
+          initiate <policy> | terminate <policy|ike-sa-spi> |
+          show flows | couple | decouple";
 
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Str
         ["show", "policies" | "policy"] => Request::ShowPolicies,
         ["show", "sa" | "sas"] => Request::ShowSa,
         ["show", "stats"] => Request::ShowStats,
+        ["show", "flows" | "flow"] => Request::ShowFlows,
+        ["couple"] => Request::Couple,
+        ["decouple"] => Request::Decouple,
         ["reload"] => Request::Reload,
         ["log", "verbose"] => Request::Log(LogMode::Verbose),
         ["log", "brief"] => Request::Log(LogMode::Brief),

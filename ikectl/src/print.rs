@@ -54,6 +54,10 @@ fn child(c: &ChildInfo) {
     let bytes = c.bytes.map_or("bytes -".to_string(), |(i, o)| {
         format!("bytes in {i} out {o}")
     });
+    let bytes = match c.packets {
+        Some((i, o)) => format!("{bytes} packets in {i} out {o}"),
+        None => bytes,
+    };
     let expire = c.expires_in.map_or("-".to_string(), |s| format!("{s}s"));
     println!(
         "  CHILD {}/{} {} {} {} === {} age {}s expire {} {} [{}]",
@@ -100,5 +104,14 @@ pub(crate) fn human(r: &Response) {
         Response::Done(msg) => println!("{msg}"),
         Response::Event(e) => println!("{} {}: {}", e.time, e.source, e.message),
         Response::Error(msg) => eprintln!("ikectl: {msg}"),
+        Response::Flows(fs) if fs.is_empty() => println!("no flows"),
+        Response::Flows(fs) => {
+            for f in fs {
+                println!(
+                    "{} {} esp {} {} reqid {} priority {} [{}]",
+                    f.dir, f.selector, f.mode, f.outer, f.reqid, f.priority, f.policy
+                );
+            }
+        }
     }
 }

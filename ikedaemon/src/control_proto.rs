@@ -40,6 +40,12 @@ pub enum Request {
     /// `terminate <policy|ike-sa>`: delete the IKE SAs of a policy, or
     /// the one whose SPI (either half, as `show sa` prints it) is given.
     Terminate(String),
+    /// `show flows`: the policies (flows) ikedaemon installed in the kernel.
+    ShowFlows,
+    /// `couple`: load every negotiated SA and its flows into the kernel.
+    Couple,
+    /// `decouple`: unload them from the kernel; they stay negotiated.
+    Decouple,
 }
 
 /// Verbosity that `ikectl log` selects.
@@ -80,6 +86,27 @@ pub enum Response {
     Event(Event),
     /// The request failed; why.
     Error(String),
+    /// The installed flows.
+    Flows(Vec<FlowInfo>),
+}
+
+/// A flow (kernel policy) as `show flows` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowInfo {
+    /// The policy it belongs to (`name (on-demand)` for a trap).
+    pub policy: String,
+    /// `out`, `in` or `fwd`.
+    pub dir: String,
+    /// `198.51.100.0/24 === 203.0.113.0/24 proto 6`.
+    pub selector: String,
+    /// `tunnel` or `transport`.
+    pub mode: String,
+    /// Outer source and destination of the ESP packets.
+    pub outer: String,
+    /// The reqid linking it to its SAs.
+    pub reqid: u32,
+    /// XFRM priority.
+    pub priority: u32,
 }
 
 /// A policy as `show policies` prints it (no secrets).
@@ -166,6 +193,9 @@ pub struct ChildInfo {
     pub expires_in: Option<u64>,
     /// Bytes in and out, when the kernel reports them.
     pub bytes: Option<(u64, u64)>,
+    /// Packets in and out, when the kernel reports them.
+    #[serde(default)]
+    pub packets: Option<(u64, u64)>,
 }
 
 /// Counters for `show stats`.

@@ -151,6 +151,17 @@ privsep::ipc_enum! {
         Answer(ParentAnswer) = 8,
         /// Engine settings (start-up and reload).
         Settings(EngineSettings) = 9,
+        /// Traffic hit an on-demand policy's flow (a kernel ACQUIRE):
+        /// negotiate that policy.
+        Acquire(String) = 10,
+        /// A CHILD SA (our inbound SPI) reached its soft or hard lifetime
+        /// in the kernel.
+        ChildExpired {
+            /// Our inbound SPI.
+            spi_in: u32,
+            /// Hard: the kernel deleted it.
+            hard: bool,
+        } = 11,
     }
 }
 

@@ -7,13 +7,13 @@
 //!   control processes, wired together over `ipc`;
 //! - `control_proto`: the protocol `ikectl` speaks on the control socket.
 //!
-//! The kernel backends (`kernel/`) arrive with their own issue; until then
-//! the daemon runs only with `kernel: none` and says so.
+//! - `kernel/`: the parent's kernel backends (PF_KEY, XFRM, none).
 
 pub mod config;
 pub mod control_proto;
 pub mod ike;
 pub mod ipc;
+mod kernel;
 pub mod logging;
 pub mod proc;
 mod sys;

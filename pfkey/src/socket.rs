@@ -195,7 +195,8 @@ impl PfKeySocket {
 
     /// Send `msg` exactly as given (seq and pid included), expecting no answer.
     pub fn send(&mut self, msg: &Message) -> Result<(), SocketError> {
-        let bytes = msg.encode(self.dialect)?;
+        // The encoding of an ADD or UPDATE holds key material.
+        let bytes = zeroize::Zeroizing::new(msg.encode(self.dialect)?);
         sys::send(&self.fd, &bytes).map_err(|source| SocketError::Io { op: "send", source })?;
         Ok(())
     }
@@ -247,7 +248,11 @@ impl PfKeySocket {
         if n > self.buf.len() {
             return Err(SocketError::Oversized(n));
         }
-        let msg = Message::decode(&self.buf[..n], self.dialect)?;
+        let decoded = Message::decode(&self.buf[..n], self.dialect);
+        // Linux broadcasts ADD/UPDATE replies with their keys: wipe them
+        // from the receive buffer (the decoded keys zeroize on drop).
+        zeroize::Zeroize::zeroize(&mut self.buf[..n]);
+        let msg = decoded?;
         let disposition = classify(&msg, self.pid, &self.pending);
         match disposition {
             Disposition::Reply { seq } | Disposition::DumpRecord { seq, last: true } => {

@@ -46,7 +46,9 @@ ns_exists() { [[ -e /run/netns/$1 ]]; }
 pid_of() {
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 1
-    pid_alive "$pid" && [[ $(readlink "/proc/$pid/exe") == "$2" ]] && echo "$pid"
+    # A suffix match: inside the test VM (a chroot into the host's files)
+    # a process in another mount namespace shows /mnt/host/... here.
+    pid_alive "$pid" && [[ $(readlink "/proc/$pid/exe") == *"$2" ]] && echo "$pid"
 }
 
 # usage: the calling script's "# Usage" comment block, exit 2.

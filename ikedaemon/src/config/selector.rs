@@ -96,6 +96,30 @@ impl TrafficSelector {
         }
     }
 
+    /// The engine's form: a fixed range, or `dynamic` resolved per SA.
+    /// The parent's install check and the engine's narrowing use this one
+    /// conversion.
+    pub fn to_spec(&self) -> crate::ike::engine::TsSpec {
+        use crate::ike::engine::TsSpec;
+        match self.address {
+            TsAddress::Dynamic => TsSpec::Dynamic {
+                protocol: self.protocol,
+                start_port: self.ports.start,
+                end_port: self.ports.end,
+            },
+            TsAddress::Prefix(pr) => {
+                let (start, end) = pr.range();
+                TsSpec::Range(crate::ike::wire::TsRange {
+                    ip_protocol: self.protocol,
+                    start_port: self.ports.start,
+                    end_port: self.ports.end,
+                    start,
+                    end,
+                })
+            }
+        }
+    }
+
     /// Parses the configuration syntax; the message says what is wrong.
     pub fn parse(text: &str) -> Result<TrafficSelector, String> {
         let s = text.trim();

@@ -8,7 +8,7 @@ mod certs;
 mod child;
 mod control;
 mod endpoint;
-mod kernel_none;
+mod kernel_view;
 mod negotiator;
 mod negotiator_engine;
 mod parent;

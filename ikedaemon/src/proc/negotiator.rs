@@ -236,6 +236,15 @@ impl Negotiator {
                     None => log_error!("socket {} arrived without its descriptor", info.local),
                 },
                 ToNegotiator::Start => self.commit_sockets(poll),
+                ToNegotiator::Acquire(policy) => self.on_acquire(&policy),
+                ToNegotiator::ChildExpired { spi_in, hard } => {
+                    let now = self.now();
+                    let (line, out) = self.engine.child_expired(spi_in, hard, now);
+                    if let Some(line) = line {
+                        self.note(line);
+                    }
+                    self.apply(out);
+                }
                 other => log_error!(
                     "unexpected message from the parent: {}",
                     privsep::IpcMessage::name(&other)

@@ -13,7 +13,7 @@ use super::udp;
 use crate::control_proto::{self, SaInfo};
 use crate::ike::engine::{Datagram, EngineConfig, Event, Now, Outputs};
 use crate::ipc::{FromNegotiator, PolicySpec};
-use crate::{log_error, log_info};
+use crate::{log_error, log_info, log_verbose};
 
 impl Negotiator {
     /// Engine time: since the negotiator started.
@@ -194,6 +194,32 @@ impl Negotiator {
         }
     }
 
+    /// A kernel ACQUIRE for an on-demand policy: negotiate it unless an
+    /// IKE SA for it exists or is being set up.
+    pub(super) fn on_acquire(&mut self, policy: &str) {
+        if self.engine.summaries().iter().any(|s| s.policy == policy) {
+            log_verbose!("ACQUIRE for policy {policy}: an IKE SA exists or is being set up");
+            return;
+        }
+        match self.initiate_policy(policy) {
+            Ok(line) => self.note(format!("ACQUIRE for policy {policy}: {line}")),
+            Err(e) => log_error!("ACQUIRE for policy {policy}: {e}"),
+        }
+    }
+
+    /// Logs a line and shows it in `ikectl monitor`.
+    pub(super) fn note(&mut self, line: String) {
+        log_info!("{line}");
+        let ev = control_proto::Event {
+            time: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            source: "negotiator".into(),
+            message: line,
+        };
+        let _ = self.channel.send(0, &FromNegotiator::Event(ev), &[]);
+    }
+
     fn report(&mut self, ev: Event) {
         let line = match &ev {
             Event::IkeEstablished { line, .. } | Event::Failed { line, .. } => line.clone(),
@@ -216,15 +242,7 @@ impl Negotiator {
             // IkeEstablished line names it.
             Event::ChildEstablished(_) => return,
         };
-        log_info!("{line}");
-        let ev = control_proto::Event {
-            time: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            source: "negotiator".into(),
-            message: line,
-        };
-        let _ = self.channel.send(0, &FromNegotiator::Event(ev), &[]);
+        self.note(line);
     }
 
     /// `show sa`.

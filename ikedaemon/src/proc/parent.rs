@@ -14,7 +14,7 @@ use privsep::spawn::{Child, spawn_child};
 
 use super::args::Args;
 use super::sockets::{IkeSocket, open_control_socket, open_ike_sockets};
-use crate::config::{Config, KernelBackend, LogLevel};
+use crate::config::{Config, LogLevel};
 use crate::control_proto::Stats;
 use crate::ipc::{ChildSetup, IPC_VERSION, SocketInfo, ToControl, ToNegotiator};
 use crate::logging::{self, Level, Target};
@@ -63,8 +63,8 @@ pub(crate) struct Parent {
     pub(crate) custody: super::secrets::Custody,
     /// Signal pipes, installed before the children start.
     pub(crate) signals: Option<super::signals::Signals>,
-    /// The CHILD SAs, recorded by the `kernel: none` backend.
-    pub(crate) children: super::kernel_none::RecordedChildren,
+    /// The kernel backend and the CHILD SAs installed through it.
+    pub(crate) kernel: crate::kernel::KernelState,
 }
 
 /// The verbosity: the configured level raised by `-v`.
@@ -80,24 +80,24 @@ pub(crate) fn level_for(config: LogLevel, verbose: u8) -> Level {
 /// `-n`: prints `configuration OK` or the error; the exit status.
 pub(crate) fn check_only(args: &Args) -> u8 {
     match crate::config::load(&args.config) {
-        Ok(_) => {
-            println!("configuration OK");
-            0
-        }
+        Ok(config) => match crate::kernel::check_with_kernel(&config) {
+            Ok(None) => {
+                println!("configuration OK");
+                0
+            }
+            Ok(Some(note)) => {
+                println!("configuration OK ({note})");
+                0
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", args.config.display());
+                1
+            }
+        },
         Err(e) => {
             eprintln!("{e}");
             1
         }
-    }
-}
-
-fn refuse_unimplemented_kernel(config: &Config) -> Result<(), String> {
-    match config.global.kernel {
-        KernelBackend::None => Ok(()),
-        other => Err(format!(
-            "kernel backend {} is not implemented yet; set `kernel: none` to negotiate without installing SAs",
-            format!("{other:?}").to_lowercase()
-        )),
     }
 }
 
@@ -243,7 +243,6 @@ fn write_pid_file(path: &std::path::Path) -> Result<(), String> {
 /// Start-up: everything that needs root, then the children.
 pub(crate) fn start(args: Args) -> Result<Parent, String> {
     let config = crate::config::load(&args.config).map_err(|e| e.to_string())?;
-    refuse_unimplemented_kernel(&config)?;
     check_identity(&config)?;
     let listen = listen_addresses(&args, &config)?;
     let access = socket_access(&config)?;
@@ -253,6 +252,10 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         .unwrap_or_else(|| config.global.socket.clone());
     let level = level_for(config.global.log_level, args.verbose);
 
+    // The kernel socket first: a backend that cannot open, or that cannot
+    // install what the policies ask for, stops the start here.
+    let (backend, backend_line) = crate::kernel::open(&config)?;
+    crate::kernel::check_algorithms(&config, &*backend)?;
     let sockets = open_ike_sockets(&listen, config.global.ike_port, config.global.natt_port)
         .map_err(|e| e.to_string())?;
     let listener = open_control_socket(&socket_path, Some(access.0).filter(|g| *g != 0))
@@ -281,14 +284,22 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         log_stderr: args.foreground,
         log_level: level as u8,
     };
+    if backend.name() == "none" {
+        log_warn!("{backend_line}");
+    } else {
+        log_info!("{backend_line}");
+    }
+    let mut kernel = crate::kernel::KernelState::new(backend);
+    kernel.start(&config);
     let negotiator = spawn("negotiator")?;
     let creds = super::certs::load(&config)?;
     send_negotiator_start(&negotiator, &setup, sockets, &config, &creds)?;
     let control = spawn("control")?;
     send_control_start(&control, &setup, listener, access)?;
     log_info!(
-        "started: {} policies, kernel backend none (nothing is installed in the kernel), negotiator pid {}, control pid {}",
+        "started: {} policies, kernel backend {}, negotiator pid {}, control pid {}",
         config.policies.len(),
+        kernel.name(),
         negotiator.child.pid(),
         control.child.pid()
     );
@@ -306,7 +317,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         started: Instant::now(),
         custody: super::secrets::Custody::with_credentials(creds),
         signals: Some(signals),
-        children: Default::default(),
+        kernel,
     })
 }
 
@@ -338,6 +349,13 @@ impl Parent {
                 }
             }
         }
+        // The negotiator has sent its DELETEs (or is dead): what we
+        // installed leaves the kernel.
+        self.kernel.remove_all(if code == 0 {
+            "at shutdown"
+        } else {
+            "after a child process failed"
+        });
         if let Err(e) = std::fs::remove_file(&self.socket_path) {
             log_error!("cannot remove {}: {e}", self.socket_path.display());
         }

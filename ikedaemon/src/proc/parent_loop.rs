@@ -11,15 +11,17 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::child::next_message;
 use super::parent::{Parent, level_for, socket_access};
-use crate::control_proto::{Event, LogMode, Request, ResetWhat, Response};
+use crate::control_proto::{Event, FlowInfo, LogMode, Request, ResetWhat, Response};
 use crate::ike::engine::{ParentAnswer, ParentRequest};
 use crate::ipc::{
     FromControl, FromNegotiator, ToControl, ToNegotiator, for_negotiator, merge_stats,
 };
+use crate::kernel::Notice;
 use crate::{log_error, log_info, log_verbose, log_warn};
 
 const NEGOTIATOR: Token = Token(0);
 const CONTROL: Token = Token(1);
+const KERNEL: Token = Token(2);
 const FIRST_SIGNAL: usize = 8;
 
 enum Step {
@@ -58,6 +60,13 @@ impl Parent {
                 failed = Some(format!("cannot watch the {}: {e}", kid.child.role()));
             }
         }
+        if let Some(fd) = self.kernel.event_fd()
+            && let Err(e) = poll
+                .registry()
+                .register(&mut SourceFd(&fd), KERNEL, Interest::READABLE)
+        {
+            failed = Some(format!("cannot watch the kernel socket: {e}"));
+        }
         if let Some(e) = failed {
             log_error!("{e}");
             return self.shutdown(1);
@@ -68,17 +77,31 @@ impl Parent {
         }
         let mut events = Events::with_capacity(32);
         loop {
-            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(30))) {
+            let wait = self
+                .kernel
+                .next_deadline()
+                .map_or(Duration::from_secs(30), |t| {
+                    t.saturating_duration_since(std::time::Instant::now())
+                        .min(Duration::from_secs(30))
+                });
+            if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
                 log_error!("event loop: {e}");
                 return self.shutdown(1);
             }
+            if events.is_empty() {
+                self.on_kernel();
+            }
             for ev in events.iter() {
                 let step = match ev.token() {
                     NEGOTIATOR => self.on_negotiator(),
                     CONTROL => self.on_control(),
+                    KERNEL => {
+                        self.on_kernel();
+                        Step::Continue
+                    }
                     t => match sigs.take(t) {
                         Some(libc::SIGHUP) => {
                             let _ = self.reload();
@@ -95,6 +118,29 @@ impl Parent {
                 if let Step::Exit(code) = step {
                     return self.shutdown(code);
                 }
+            }
+        }
+    }
+
+    /// Kernel events (and the `none` backend's emulated ones): the
+    /// negotiator hears about ACQUIREs and expiries.
+    fn on_kernel(&mut self) {
+        for notice in self.kernel.events(&self.config) {
+            let msg = match notice {
+                Notice::Acquire(policy) => {
+                    self.event(format!("ACQUIRE: traffic for policy {policy} needs an SA"));
+                    ToNegotiator::Acquire(policy)
+                }
+                Notice::Expired { spi_in, hard } => {
+                    self.event(format!(
+                        "EXPIRE: CHILD SA {spi_in:08x} reached its {} lifetime",
+                        if hard { "hard" } else { "soft" }
+                    ));
+                    ToNegotiator::ChildExpired { spi_in, hard }
+                }
+            };
+            if let Err(e) = self.negotiator.channel.send(0, &msg, &[]) {
+                log_error!("cannot tell the negotiator about a kernel event: {e}");
             }
         }
     }
@@ -132,11 +178,11 @@ impl Parent {
                     let resp = match resp {
                         Response::Stats(s) => {
                             self.stats.uptime_secs = self.uptime();
-                            self.stats.child_sas = self.children.len() as u64;
+                            self.stats.child_sas = self.kernel.len() as u64;
                             Response::Stats(merge_stats(s, &self.stats))
                         }
                         Response::Sas(mut sas) => {
-                            self.children.attach(&mut sas);
+                            super::kernel_view::attach(&mut self.kernel, &mut sas);
                             Response::Sas(sas)
                         }
                         other => other,
@@ -156,10 +202,13 @@ impl Parent {
                         log_error!("cannot answer the negotiator: {e}");
                     }
                 }
-                FromNegotiator::IkeGone(sa) => self.custody.forget(sa),
+                FromNegotiator::IkeGone(sa) => {
+                    self.custody.forget(sa);
+                    self.kernel.ike_gone(sa);
+                }
                 FromNegotiator::ChildGone(spi_in) => {
-                    if self.children.remove(spi_in) {
-                        log_verbose!("CHILD SA {spi_in:08x} removed (kernel backend none)");
+                    if !self.kernel.remove(spi_in) {
+                        log_verbose!("CHILD SA {spi_in:08x} was not installed");
                     }
                 }
             }
@@ -174,17 +223,23 @@ impl Parent {
             ParentRequest::Authenticate { child, .. } => child.take(),
             ParentRequest::Sign { .. } => None,
         };
-        let reserve = matches!(
-            req,
+        let reserve = match &req {
             ParentRequest::Sign {
+                sa,
                 reserve_spi: true,
+                local,
+                remote,
+                policy,
                 ..
-            }
-        );
+            } => Some((*sa, policy.clone(), *local, *remote)),
+            _ => None,
+        };
         let mut answer = self.custody.answer(&self.config, req);
         match &mut answer {
-            ParentAnswer::Signed { spi_in, auth, .. } if reserve && auth.is_ok() => {
-                *spi_in = Some(self.children.reserve());
+            ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
+                if let Some((sa, policy, local, remote)) = reserve {
+                    *spi_in = Some(self.kernel.reserve(sa, &policy, local, remote));
+                }
             }
             ParentAnswer::Authenticated {
                 verdict: Ok(()),
@@ -193,13 +248,11 @@ impl Parent {
                 ..
             } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
                 if let Some(keys) = child {
-                    let lifetime = self
-                        .config
-                        .policies
-                        .iter()
-                        .find(|p| p.name == keys.policy)
-                        .map(|p| p.lifetime.child.expire);
-                    *slot = Some(self.children.install(*keys, lifetime));
+                    let result = self.kernel.install(*keys, &self.config);
+                    if let Err(e) = &result {
+                        log_error!("{e}");
+                    }
+                    *slot = Some(result);
                 }
             }
             _ => {}
@@ -314,6 +367,23 @@ impl Parent {
                 ));
                 return;
             }
+            Request::ShowFlows => Response::Flows(
+                self.kernel
+                    .flows()
+                    .into_iter()
+                    .map(|(policy, f)| FlowInfo {
+                        policy,
+                        dir: f.dir.to_string(),
+                        selector: f.selector.to_string(),
+                        mode: f.sa.mode.to_string(),
+                        outer: format!("{} -> {}", f.sa.outer.0, f.sa.outer.1),
+                        reqid: f.sa.reqid,
+                        priority: f.priority,
+                    })
+                    .collect(),
+            ),
+            Request::Couple => Response::Done(self.kernel.couple()),
+            Request::Decouple => Response::Done(self.kernel.decouple()),
             Request::ShowSa | Request::ShowStats | Request::Initiate(_) | Request::Terminate(_) => {
                 return;
             }
@@ -372,6 +442,7 @@ impl Parent {
             policies: new.policies,
         };
         self.stats.config_loads += 1;
+        self.kernel.install_traps(&self.config);
         let policies = super::policy_info::policy_specs(&self.config, &self.custody.creds);
         let _ = self.negotiator.channel.send(
             0,

@@ -5,12 +5,9 @@ use std::collections::HashMap;
 
 use super::certs::Credentials;
 
-use crate::config::{
-    AuthSpec, EndpointAddress, Mode, Policy, Prefix, StartAction, TrafficSelector, TsAddress,
-};
+use crate::config::{AuthSpec, EndpointAddress, Mode, Policy, StartAction, TrafficSelector};
 use crate::control_proto::PolicyInfo;
 use crate::ike::engine::{RemoteMatch, TsSpec};
-use crate::ike::wire::TsRange;
 use crate::ipc::PolicySpec;
 
 /// Summarises a policy.
@@ -74,18 +71,8 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
         EndpointAddress::Ip(ip) => RemoteMatch::Ip(ip),
         EndpointAddress::Prefix(pr) => RemoteMatch::Prefix(pr.addr(), pr.len()),
     };
-    let ts = |v: &[TrafficSelector]| -> Vec<TsSpec> {
-        v.iter()
-            .map(|t| match t.address {
-                TsAddress::Dynamic => TsSpec::Dynamic {
-                    protocol: t.protocol,
-                    start_port: t.ports.start,
-                    end_port: t.ports.end,
-                },
-                TsAddress::Prefix(pr) => TsSpec::Range(prefix_range(pr, t)),
-            })
-            .collect()
-    };
+    let ts =
+        |v: &[TrafficSelector]| -> Vec<TsSpec> { v.iter().map(TrafficSelector::to_spec).collect() };
     PolicySpec {
         name: p.name.clone(),
         active: p.start == StartAction::Active,
@@ -105,17 +92,5 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
         childless: p.childless,
         ike_expire_secs: p.lifetime.ike.expire.as_secs(),
         child_expire_secs: p.lifetime.child.expire.as_secs(),
-    }
-}
-
-/// The address range of a prefix, with a selector's protocol and ports.
-fn prefix_range(pr: Prefix, t: &TrafficSelector) -> TsRange {
-    let (start, end) = pr.range();
-    TsRange {
-        ip_protocol: t.protocol,
-        start_port: t.ports.start,
-        end_port: t.ports.end,
-        start,
-        end,
     }
 }

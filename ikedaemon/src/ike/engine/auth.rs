@@ -54,8 +54,8 @@ fn child_line(keys: &ChildSaKeys) -> String {
         keys.spi_in,
         keys.spi_out,
         keys.algorithms,
-        keys.local_ts.join(","),
-        keys.remote_ts.join(",")
+        super::ts::join(&keys.local_ts),
+        super::ts::join(&keys.remote_ts)
     )
 }
 
@@ -106,6 +106,8 @@ impl Engine {
             sa: id,
             request,
             reserve_spi,
+            local: sa.local,
+            remote: sa.remote,
             policy: sa.policy.name.clone(),
             octets: oct,
             peer_hashes: sa.peer_hashes.clone(),

@@ -193,8 +193,8 @@ impl Engine {
             algorithms: chosen.to_string(),
             keys_in,
             keys_out,
-            local_ts: local_ts.iter().map(|t| t.to_string()).collect(),
-            remote_ts: remote_ts.iter().map(|t| t.to_string()).collect(),
+            local_ts: local_ts.to_vec(),
+            remote_ts: remote_ts.to_vec(),
             transport,
             udp_encap: sa.nat,
         })

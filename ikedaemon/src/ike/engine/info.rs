@@ -260,6 +260,43 @@ impl Engine {
         }
     }
 
+    /// The kernel reports that the CHILD SA with our inbound SPI `spi_in`
+    /// reached a lifetime. Hard: the kernel deleted an SA of it, so it is
+    /// deleted at the peer too. Soft: reported; rekeying with
+    /// CREATE_CHILD_SA is not implemented yet, so the CHILD SA lives on
+    /// until its hard lifetime. Returns a line naming the IKE SA and
+    /// policy, or None when no CHILD SA has that SPI.
+    pub fn child_expired(
+        &mut self,
+        spi_in: u32,
+        hard: bool,
+        now: Now,
+    ) -> (Option<String>, Outputs) {
+        let mut out = Outputs::default();
+        let Some((&id, sa)) = self
+            .sas
+            .iter_mut()
+            .find(|(_, sa)| sa.children.iter().any(|c| c.spi_in == spi_in))
+        else {
+            return (None, out);
+        };
+        let policy = sa.policy.name.clone();
+        if !hard {
+            let line = format!(
+                "IKE SA {id:016x} policy {policy}: CHILD SA {spi_in:08x} reached its soft lifetime in the kernel; rekeying is not implemented yet, it is deleted at its hard lifetime"
+            );
+            return (Some(line), out);
+        }
+        sa.children.retain(|c| c.spi_in != spi_in);
+        out.events.push(Event::ChildDeleted {
+            sa: id,
+            spi_in,
+            reason: "deleted: its hard lifetime expired in the kernel",
+        });
+        self.delete_child(id, spi_in, now, &mut out);
+        (None, out)
+    }
+
     /// When the next SA or CHILD SA lifetime ends.
     pub(super) fn next_expiry(&self) -> Option<Now> {
         self.sas

@@ -46,6 +46,10 @@ pub enum ParentRequest {
         /// Also reserve an inbound SPI for the CHILD SA we will propose
         /// (a larval SA in the kernel).
         reserve_spi: bool,
+        /// Our IKE address (the inbound SA's destination).
+        local: SocketAddr,
+        /// The peer's IKE address (the inbound SA's source).
+        remote: SocketAddr,
         /// Policy name.
         policy: String,
         /// The octets to MAC or sign.
@@ -144,10 +148,10 @@ pub struct ChildSaKeys {
     pub keys_in: (Key, Key),
     /// Outbound encryption key (+ salt) and integrity key.
     pub keys_out: (Key, Key),
-    /// Local traffic selectors, printed.
-    pub local_ts: Vec<String>,
-    /// Remote traffic selectors, printed.
-    pub remote_ts: Vec<String>,
+    /// Local traffic selectors.
+    pub local_ts: Vec<crate::ike::wire::TsRange>,
+    /// Remote traffic selectors.
+    pub remote_ts: Vec<crate::ike::wire::TsRange>,
     /// Transport mode (else tunnel).
     pub transport: bool,
     /// UDP encapsulation (NAT detected).

@@ -22,6 +22,14 @@ fn ip(v6: bool, n: u128) -> IpAddr {
     }
 }
 
+/// Selectors as one comma-separated list, for logs and `ikectl`.
+pub fn join(ts: &[TsRange]) -> String {
+    ts.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The intersection of two ranges, if not empty.
 pub fn intersect(a: &TsRange, b: &TsRange) -> Option<TsRange> {
     let (a6, a_lo) = num(a.start);

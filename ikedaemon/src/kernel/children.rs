@@ -1,0 +1,815 @@
+//! The parent's record of what it put into the kernel, and the order in
+//! which it does so: the inbound SA (UPDATE of the larval SA that
+//! reserved its SPI) before the response announcing it goes out, the
+//! outbound SA before the flows that use it, the flows last; on any error
+//! what was added is taken out again. Removal restores a flow another
+//! CHILD SA or an on-demand trap still needs instead of deleting it.
+//!
+//! The keys of installed CHILD SAs stay here (zeroized on drop) so that
+//! `ikectl couple` can load them again after `decouple`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::Kernel;
+use super::selector::{child_flows, selectors};
+use super::types::{Encap, Flow, KernelError, KernelEvent, Limits, Mode, SaKey, SaParams, Usage};
+use super::validate::{Checked, check};
+use crate::config::{Config, Policy, StartAction};
+use crate::ike::engine::ChildSaKeys;
+use crate::ike::engine::ts::join;
+use crate::{log_error, log_info, log_verbose, log_warn};
+
+/// How long an SPI reservation (a larval SA) waits for its CHILD SA.
+const RESERVATION: Duration = Duration::from_secs(60);
+/// ESP anti-replay window (packets) where the kernel can express it.
+const REPLAY_WINDOW: u32 = 128;
+/// An ACQUIRE for a policy already being negotiated is not repeated
+/// within this time.
+const ACQUIRE_HOLD: Duration = Duration::from_secs(10);
+
+/// An inbound SPI handed to the negotiator, not yet installed.
+#[derive(Debug)]
+struct Reserved {
+    key: SaKey,
+    reqid: u32,
+    ike: u64,
+    at: Instant,
+}
+
+/// Flows installed for an on-demand policy before any SA exists.
+#[derive(Debug)]
+struct Trap {
+    policy: String,
+    reqid: u32,
+    flows: Vec<Flow>,
+}
+
+/// One installed CHILD SA.
+#[derive(Debug)]
+struct Installed {
+    keys: ChildSaKeys,
+    checked: Checked,
+    reqid: u32,
+    inbound: SaKey,
+    outbound: SaKey,
+    flows: Vec<Flow>,
+    limits: Limits,
+    acquire_seq: u32,
+    since: Instant,
+    /// A soft EXPIRE was reported (the kernel sends one per SA; the
+    /// negotiator hears once per CHILD SA).
+    soft_reported: bool,
+}
+
+/// What the negotiator must hear about after kernel events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Negotiate the policy (an ACQUIRE).
+    Acquire(String),
+    /// A CHILD SA (our inbound SPI) reached a lifetime.
+    Expired {
+        /// Our inbound SPI.
+        spi_in: u32,
+        /// Hard: the kernel deleted an SA of it.
+        hard: bool,
+    },
+}
+
+/// An installed CHILD SA as `ikectl show sa` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChildView {
+    /// The IKE SA.
+    pub(crate) ike: u64,
+    /// Our inbound SPI.
+    pub(crate) spi_in: u32,
+    /// Outbound SPI.
+    pub(crate) spi_out: u32,
+    /// Algorithms.
+    pub(crate) algorithms: String,
+    /// `tunnel`, `transport`, with ` udp-encap`.
+    pub(crate) mode: String,
+    /// Selectors.
+    pub(crate) local_ts: String,
+    /// Selectors.
+    pub(crate) remote_ts: String,
+    /// `kernel (xfrm)`, `decoupled`, `recorded (kernel: none)`.
+    pub(crate) installed: String,
+    /// Seconds since installed.
+    pub(crate) age_secs: u64,
+    /// Seconds until the hard lifetime ends.
+    pub(crate) expires_in: Option<u64>,
+    /// Inbound and outbound counters.
+    pub(crate) usage: Option<(Usage, Usage)>,
+}
+
+/// The kernel backend and what ikedaemon installed through it.
+pub(crate) struct KernelState {
+    backend: Box<dyn Kernel>,
+    children: Vec<Installed>,
+    reserved: Vec<Reserved>,
+    traps: Vec<Trap>,
+    acquires: HashMap<String, (u32, Instant)>,
+    next_reqid: u32,
+    coupled: bool,
+}
+
+impl std::fmt::Debug for KernelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelState")
+            .field("backend", &self.backend.name())
+            .field("children", &self.children.len())
+            .finish()
+    }
+}
+
+fn lifetimes(policy: &Policy) -> Limits {
+    let l = &policy.lifetime.child;
+    Limits::new(l.rekey, l.expire, l.rekey_bytes, l.expire_bytes)
+}
+
+impl KernelState {
+    /// Wraps a backend; nothing is touched yet.
+    pub(crate) fn new(backend: Box<dyn Kernel>) -> Self {
+        let next_reqid = *backend.reqids().start();
+        KernelState {
+            backend,
+            children: Vec::new(),
+            reserved: Vec::new(),
+            traps: Vec::new(),
+            acquires: HashMap::new(),
+            next_reqid,
+            coupled: true,
+        }
+    }
+
+    /// The backend's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The descriptor to watch for kernel events.
+    pub(crate) fn event_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.backend.event_fd()
+    }
+
+    /// When `events` must run even without a readable descriptor.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let larval = self.reserved.iter().map(|r| r.at + RESERVATION).min();
+        [larval, self.backend.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Number of installed CHILD SAs.
+    pub(crate) fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    fn reqid_in_use(&self, r: u32) -> bool {
+        self.children.iter().any(|c| c.reqid == r)
+            || self.reserved.iter().any(|c| c.reqid == r)
+            || self.traps.iter().any(|t| t.reqid == r)
+    }
+
+    fn allocate_reqid(&mut self) -> Result<u32, String> {
+        let range = self.backend.reqids();
+        let span = range.end() - range.start() + 1;
+        for _ in 0..span {
+            let r = self.next_reqid;
+            self.next_reqid = if r >= *range.end() {
+                *range.start()
+            } else {
+                r + 1
+            };
+            if !self.reqid_in_use(r) {
+                return Ok(r);
+            }
+        }
+        Err("no free reqid in ikedaemon's range".into())
+    }
+
+    /// The reqid for a new CHILD SA of `policy`: the trap's, or a new one.
+    fn reqid_for(&mut self, policy: &str) -> Result<u32, String> {
+        match self.traps.iter().find(|t| t.policy == policy) {
+            Some(t) => Ok(t.reqid),
+            None => self.allocate_reqid(),
+        }
+    }
+
+    /// Start-up: removes what a previous run left (found by reqid), then
+    /// installs the trap flows of on-demand policies.
+    pub(crate) fn start(&mut self, config: &Config) {
+        self.sweep("left by a previous run");
+        self.install_traps(config);
+    }
+
+    /// Deletes every SA and flow carrying one of our reqids.
+    fn sweep(&mut self, why: &str) {
+        let owned = match self.backend.owned() {
+            Ok(o) => o,
+            Err(e) => {
+                log_error!("cannot list ikedaemon's SAs and flows in the kernel: {e}");
+                return;
+            }
+        };
+        if owned.sas.is_empty() && owned.flows.is_empty() {
+            return;
+        }
+        let (mut sas, mut flows) = (0, 0);
+        for f in &owned.flows {
+            match self.backend.delete_flow(f) {
+                Ok(()) => flows += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => log_error!("cannot delete flow {f}: {e}"),
+            }
+        }
+        for k in &owned.sas {
+            match self.backend.delete_sa(k) {
+                Ok(()) => sas += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => log_error!("cannot delete SA {k}: {e}"),
+            }
+        }
+        log_info!("removed {sas} SAs and {flows} flows {why}");
+    }
+
+    /// (Re)installs the trap flows of the on-demand policies in `config`
+    /// and removes those of policies that are gone.
+    pub(crate) fn install_traps(&mut self, config: &Config) {
+        for t in std::mem::take(&mut self.traps) {
+            if config
+                .policy(&t.policy)
+                .is_some_and(|p| p.start == StartAction::OnDemand)
+            {
+                self.traps.push(t);
+            } else {
+                for f in &t.flows {
+                    let _ = self.backend.delete_flow(f);
+                }
+            }
+        }
+        for p in config
+            .policies
+            .iter()
+            .filter(|p| p.start == StartAction::OnDemand)
+        {
+            if self.traps.iter().any(|t| t.policy == p.name) {
+                continue;
+            }
+            match self.trap_flows(p) {
+                Ok((reqid, flows)) => {
+                    let mut done = Vec::new();
+                    let mut failed = None;
+                    for f in &flows {
+                        match self.backend.add_flow(f) {
+                            Ok(()) => done.push(*f),
+                            Err(e) => {
+                                failed = Some(format!("{f}: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(e) = failed {
+                        log_error!("policy {}: cannot install its on-demand flows: {e}", p.name);
+                        for f in &done {
+                            let _ = self.backend.delete_flow(f);
+                        }
+                        continue;
+                    }
+                    log_info!(
+                        "policy {}: {} on-demand flows installed (reqid {reqid}); traffic will start the negotiation",
+                        p.name,
+                        flows.len()
+                    );
+                    self.traps.push(Trap {
+                        policy: p.name.clone(),
+                        reqid,
+                        flows,
+                    });
+                }
+                Err(e) => log_error!("policy {}: no on-demand flows: {e}", p.name),
+            }
+        }
+    }
+
+    fn trap_flows(&mut self, p: &Policy) -> Result<(u32, Vec<Flow>), String> {
+        let (Some(local), Some(remote)) = (p.local.address.ip(), p.remote.address.ip()) else {
+            return Err("on-demand needs fixed local and remote addresses".into());
+        };
+        let ranges = |v: &[crate::config::TrafficSelector], ip| {
+            v.iter()
+                .map(|t| t.to_spec().resolve(ip))
+                .collect::<Vec<_>>()
+        };
+        let sel = selectors(&ranges(&p.local_ts, local), &ranges(&p.remote_ts, remote))?;
+        let mode = match p.mode {
+            crate::config::Mode::Transport => Mode::Transport,
+            crate::config::Mode::Tunnel => Mode::Tunnel,
+        };
+        let reqid = self.allocate_reqid()?;
+        // Only the outbound direction traps; inbound flows come with an SA.
+        let flows = child_flows(&sel, reqid, mode, local, remote, 0, 0)
+            .into_iter()
+            .filter(|f| f.dir == super::FlowDir::Out)
+            .collect();
+        Ok((reqid, flows))
+    }
+
+    /// A fresh inbound SPI for a CHILD SA of `policy` between `local` and
+    /// `remote`, negotiated by IKE SA `ike`.
+    pub(crate) fn reserve(
+        &mut self,
+        ike: u64,
+        policy: &str,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<u32, String> {
+        self.expire_reservations(Instant::now());
+        let reqid = self.reqid_for(policy)?;
+        let seq = self.acquires.get(policy).map_or(0, |(s, _)| *s);
+        let spi = self
+            .backend
+            .allocate_spi(remote.ip(), local.ip(), reqid, seq)
+            .map_err(|e| format!("no inbound SPI: {e}"))?;
+        self.reserved.push(Reserved {
+            key: SaKey {
+                src: remote.ip(),
+                dst: local.ip(),
+                spi,
+            },
+            reqid,
+            ike,
+            at: Instant::now(),
+        });
+        Ok(spi)
+    }
+
+    fn drop_reservation(&mut self, r: &Reserved, why: &str) {
+        match self.backend.delete_sa(&r.key) {
+            Ok(()) => log_verbose!("larval SA {} deleted: {why}", r.key),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => log_warn!("cannot delete larval SA {}: {e}", r.key),
+        }
+    }
+
+    fn expire_reservations(&mut self, now: Instant) {
+        let (old, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reserved)
+            .into_iter()
+            .partition(|r| now >= r.at + RESERVATION);
+        self.reserved = keep;
+        for r in old {
+            self.drop_reservation(&r, "no CHILD SA came for it");
+        }
+    }
+
+    /// The IKE SA `ike` is gone: its unused reservations go too.
+    pub(crate) fn ike_gone(&mut self, ike: u64) {
+        let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reserved)
+            .into_iter()
+            .partition(|r| r.ike == ike);
+        self.reserved = keep;
+        for r in gone {
+            self.drop_reservation(&r, "the negotiation ended without it");
+        }
+    }
+
+    /// Checks and installs a negotiated CHILD SA; returns its inbound SPI.
+    pub(crate) fn install(&mut self, keys: ChildSaKeys, config: &Config) -> Result<u32, String> {
+        let Some(policy) = config.policy(&keys.policy) else {
+            return Err(format!(
+                "install refused: no policy {:?} is loaded",
+                keys.policy
+            ));
+        };
+        let checked = check(&keys, policy)?;
+        let (local, remote) = (keys.local.ip(), keys.remote.ip());
+        let (spi_in, reqid) = if keys.spi_in == 0 {
+            let spi = self.reserve(keys.ike, &policy.name, keys.local, keys.remote)?;
+            let reqid = self.reserved.last().map_or(0, |r| r.reqid);
+            self.reserved
+                .retain(|r| r.key.spi != spi || r.key.dst != local);
+            (spi, reqid)
+        } else {
+            let pos = self.reserved.iter().position(|r| {
+                r.key.spi == keys.spi_in && r.key.dst == local && r.key.src == remote
+            });
+            let Some(pos) = pos else {
+                return Err(format!(
+                    "install refused for policy {}: inbound SPI {:08x} was not allocated by the parent for {remote} -> {local}",
+                    policy.name, keys.spi_in
+                ));
+            };
+            let r = self.reserved.remove(pos);
+            (keys.spi_in, r.reqid)
+        };
+        let acquire_seq = self.acquires.remove(&policy.name).map_or(0, |(s, _)| s);
+        let mut child = Installed {
+            inbound: SaKey {
+                src: remote,
+                dst: local,
+                spi: spi_in,
+            },
+            outbound: SaKey {
+                src: local,
+                dst: remote,
+                spi: keys.spi_out,
+            },
+            flows: child_flows(
+                &checked.selectors,
+                reqid,
+                checked.mode,
+                local,
+                remote,
+                spi_in,
+                keys.spi_out,
+            ),
+            limits: lifetimes(policy),
+            checked,
+            reqid,
+            acquire_seq,
+            keys,
+            since: Instant::now(),
+            soft_reported: false,
+        };
+        child.keys.spi_in = spi_in;
+        if self.coupled
+            && let Err(e) = self.load(&child)
+        {
+            // The larval SA goes too.
+            let _ = self.backend.delete_sa(&child.inbound);
+            return Err(format!(
+                "CHILD SA {:08x}/{:08x} not installed: {e}",
+                spi_in, child.keys.spi_out
+            ));
+        }
+        log_info!(
+            "CHILD SA {} {:08x}/{:08x} {} {} === {} {}{} {} (reqid {})",
+            child.keys.policy,
+            spi_in,
+            child.keys.spi_out,
+            child.keys.algorithms,
+            join(&child.keys.local_ts),
+            join(&child.keys.remote_ts),
+            child.checked.mode,
+            if child.keys.udp_encap {
+                " udp-encap"
+            } else {
+                ""
+            },
+            match (self.coupled, self.backend.name()) {
+                (false, _) => "recorded, not loaded (decoupled)".to_string(),
+                (true, "none") => "recorded, not installed (kernel backend none)".to_string(),
+                (true, name) => format!("installed ({name})"),
+            },
+            reqid
+        );
+        self.children.push(child);
+        Ok(spi_in)
+    }
+
+    fn params<'a>(&self, c: &'a Installed, inbound: bool) -> SaParams<'a> {
+        let (key, keys) = if inbound {
+            (c.inbound, &c.keys.keys_in)
+        } else {
+            (c.outbound, &c.keys.keys_out)
+        };
+        let (l, r) = (c.keys.local.port(), c.keys.remote.port());
+        let encap = c.keys.udp_encap.then_some(if inbound {
+            Encap { sport: r, dport: l }
+        } else {
+            Encap { sport: l, dport: r }
+        });
+        SaParams {
+            key,
+            inbound,
+            reqid: c.reqid,
+            mode: c.checked.mode,
+            encr: c.checked.encr,
+            integ: c.checked.integ,
+            esn: c.checked.esn,
+            replay_window: REPLAY_WINDOW,
+            encr_key: keys.0.expose(),
+            integ_key: keys.1.expose(),
+            limits: c.limits,
+            encap,
+            selector: (c.checked.mode == Mode::Transport)
+                .then(|| c.checked.selectors.first().copied())
+                .flatten()
+                .map(|s| if inbound { s.reversed() } else { s }),
+            acquire_seq: if inbound { 0 } else { c.acquire_seq },
+        }
+    }
+
+    /// Puts a CHILD SA into the kernel: inbound SA, outbound SA, flows;
+    /// takes out what it added when a step fails.
+    fn load(&mut self, c: &Installed) -> Result<(), KernelError> {
+        let inbound = self.params(c, true);
+        self.backend.add_sa(&inbound)?;
+        let outbound = self.params(c, false);
+        if let Err(e) = self.backend.add_sa(&outbound) {
+            let _ = self.backend.delete_sa(&c.inbound);
+            return Err(e);
+        }
+        for (i, f) in c.flows.iter().enumerate() {
+            if let Err(e) = self.backend.add_flow(f) {
+                for done in &c.flows[..i] {
+                    self.restore_or_delete(done, Some(c.reqid));
+                }
+                let _ = self.backend.delete_sa(&c.outbound);
+                let _ = self.backend.delete_sa(&c.inbound);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// A flow is no longer needed by the CHILD SA with `reqid`: give it
+    /// back to another CHILD SA or trap with the same selector, or delete.
+    fn restore_or_delete(&mut self, f: &Flow, reqid: Option<u32>) {
+        let other = self
+            .children
+            .iter()
+            .rev()
+            .filter(|c| Some(c.reqid) != reqid)
+            .flat_map(|c| c.flows.iter())
+            .chain(self.traps.iter().flat_map(|t| t.flows.iter()))
+            .find(|o| o.dir == f.dir && o.selector == f.selector)
+            .copied();
+        let r = match other {
+            Some(o) => self.backend.add_flow(&o),
+            None => self.backend.delete_flow(f),
+        };
+        match r {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => log_warn!("flow {f}: {e}"),
+        }
+    }
+
+    /// Takes a CHILD SA out of the kernel (flows first, then its SAs).
+    fn unload(&mut self, c: &Installed) {
+        for f in &c.flows {
+            self.restore_or_delete(f, Some(c.reqid));
+        }
+        for k in [&c.outbound, &c.inbound] {
+            match self.backend.delete_sa(k) {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => log_warn!("cannot delete SA {k}: {e}"),
+            }
+        }
+    }
+
+    /// Removes the CHILD SA with our inbound SPI `spi_in`; false if none.
+    pub(crate) fn remove(&mut self, spi_in: u32) -> bool {
+        let Some(pos) = self.children.iter().position(|c| c.inbound.spi == spi_in) else {
+            return false;
+        };
+        let c = self.children.remove(pos);
+        if self.coupled {
+            self.unload(&c);
+        }
+        log_verbose!(
+            "CHILD SA {} {:08x}/{:08x} removed",
+            c.keys.policy,
+            spi_in,
+            c.outbound.spi
+        );
+        true
+    }
+
+    /// Shutdown or a dead child process: everything ikedaemon installed
+    /// goes, then a sweep by reqid catches anything left over.
+    pub(crate) fn remove_all(&mut self, why: &str) {
+        let flows = self.flows().len();
+        log_info!(
+            "removing {} CHILD SAs and {flows} flows from the kernel {why}",
+            self.children.len()
+        );
+        for c in std::mem::take(&mut self.children) {
+            if self.coupled {
+                self.unload(&c);
+            }
+        }
+        for t in std::mem::take(&mut self.traps) {
+            for f in &t.flows {
+                let _ = self.backend.delete_flow(f);
+            }
+        }
+        for r in std::mem::take(&mut self.reserved) {
+            let _ = self.backend.delete_sa(&r.key);
+        }
+        self.sweep(why);
+    }
+
+    /// `ikectl decouple`: every CHILD SA leaves the kernel, kept here.
+    pub(crate) fn decouple(&mut self) -> String {
+        if !self.coupled {
+            return "already decoupled".into();
+        }
+        let children = std::mem::take(&mut self.children);
+        for c in &children {
+            self.unload(c);
+        }
+        self.children = children;
+        self.coupled = false;
+        format!(
+            "decoupled: {} CHILD SAs unloaded from the kernel",
+            self.children.len()
+        )
+    }
+
+    /// `ikectl couple`: every CHILD SA is loaded into the kernel again.
+    pub(crate) fn couple(&mut self) -> String {
+        if self.coupled {
+            return "already coupled".into();
+        }
+        self.coupled = true;
+        let children = std::mem::take(&mut self.children);
+        let mut loaded = 0;
+        for c in &children {
+            // The inbound SA has no larval SA any more: add, not update.
+            match self.load_again(c) {
+                Ok(()) => loaded += 1,
+                Err(e) => log_error!("couple: CHILD SA {:08x}: {e}", c.inbound.spi),
+            }
+        }
+        let n = children.len();
+        self.children = children;
+        format!("coupled: {loaded} of {n} CHILD SAs loaded into the kernel")
+    }
+
+    fn load_again(&mut self, c: &Installed) -> Result<(), KernelError> {
+        // The larval SA is gone: every backend adds an inbound SA whose
+        // UPDATE finds none.
+        self.load(c)
+    }
+
+    /// Kernel events → what the negotiator must hear.
+    pub(crate) fn events(&mut self, config: &Config) -> Vec<Notice> {
+        let now = Instant::now();
+        self.expire_reservations(now);
+        let mut out = Vec::new();
+        for ev in self.backend.events(now) {
+            match ev {
+                KernelEvent::Acquire {
+                    seq,
+                    reqid,
+                    src,
+                    dst,
+                } => {
+                    // PF_KEY's ACQUIRE names no reqid: match by the SA's
+                    // endpoints instead.
+                    let ours = |t: &&Trap| {
+                        t.reqid == reqid
+                            || reqid == 0 && t.flows.iter().any(|f| f.sa.outer == (src, dst))
+                    };
+                    let Some(t) = self.traps.iter().find(ours) else {
+                        log_verbose!(
+                            "ACQUIRE {src} -> {dst} (reqid {reqid}) is not for an on-demand policy"
+                        );
+                        continue;
+                    };
+                    let policy = t.policy.clone();
+                    if self
+                        .acquires
+                        .get(&policy)
+                        .is_some_and(|(_, at)| now < *at + ACQUIRE_HOLD)
+                    {
+                        continue;
+                    }
+                    log_info!(
+                        "policy {policy}: traffic {src} -> {dst} needs an SA (ACQUIRE seq {seq})"
+                    );
+                    self.acquires.insert(policy.clone(), (seq, now));
+                    if config.policy(&policy).is_some() {
+                        out.push(Notice::Acquire(policy));
+                    }
+                }
+                KernelEvent::Expire { key, hard } => {
+                    let Some(c) = self
+                        .children
+                        .iter_mut()
+                        .find(|c| c.inbound == key || c.outbound == key)
+                    else {
+                        continue;
+                    };
+                    if !hard && std::mem::replace(&mut c.soft_reported, true) {
+                        continue;
+                    }
+                    log_info!(
+                        "CHILD SA {} {:08x}/{:08x}: {} lifetime of SA {:08x} reached",
+                        c.keys.policy,
+                        c.inbound.spi,
+                        c.outbound.spi,
+                        if hard { "hard" } else { "soft" },
+                        key.spi
+                    );
+                    out.push(Notice::Expired {
+                        spi_in: c.inbound.spi,
+                        hard,
+                    });
+                }
+                KernelEvent::Lost => out.extend(self.resync()),
+            }
+        }
+        out
+    }
+
+    /// Kernel events were lost: compare the kernel with the record; a
+    /// CHILD SA whose SAs are gone is reported as hard-expired.
+    fn resync(&mut self) -> Vec<Notice> {
+        log_warn!("kernel events were lost; resynchronising from a dump");
+        let owned = match self.backend.owned() {
+            Ok(o) => o,
+            Err(e) => {
+                log_error!("resync: {e}");
+                return Vec::new();
+            }
+        };
+        if !self.coupled {
+            return Vec::new();
+        }
+        self.children
+            .iter()
+            .filter(|c| !owned.sas.contains(&c.inbound) || !owned.sas.contains(&c.outbound))
+            .map(|c| {
+                log_warn!(
+                    "CHILD SA {:08x}: its SAs are no longer in the kernel",
+                    c.inbound.spi
+                );
+                Notice::Expired {
+                    spi_in: c.inbound.spi,
+                    hard: true,
+                }
+            })
+            .collect()
+    }
+
+    /// The installed CHILD SAs with their kernel counters.
+    pub(crate) fn views(&mut self) -> Vec<ChildView> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for i in 0..self.children.len() {
+            let (inbound, outbound) = (self.children[i].inbound, self.children[i].outbound);
+            let usage = if self.coupled {
+                match (self.backend.usage(&inbound), self.backend.usage(&outbound)) {
+                    (Ok(a), Ok(b)) => Some((a, b)),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let c = &self.children[i];
+            let age = now.saturating_duration_since(c.since);
+            out.push(ChildView {
+                ike: c.keys.ike,
+                spi_in: c.inbound.spi,
+                spi_out: c.outbound.spi,
+                algorithms: c.keys.algorithms.clone(),
+                mode: format!(
+                    "{}{}",
+                    c.checked.mode,
+                    if c.keys.udp_encap { " udp-encap" } else { "" }
+                ),
+                local_ts: join(&c.keys.local_ts),
+                remote_ts: join(&c.keys.remote_ts),
+                installed: match (self.coupled, self.backend.name()) {
+                    (false, _) => "decoupled (not in the kernel)".into(),
+                    (true, "none") => "recorded (kernel: none)".into(),
+                    (true, name) => format!("kernel ({name}, reqid {})", c.reqid),
+                },
+                age_secs: age.as_secs(),
+                expires_in: (c.limits.hard_secs > 0)
+                    .then(|| c.limits.hard_secs.saturating_sub(age.as_secs())),
+                usage,
+            });
+        }
+        out
+    }
+
+    /// The flows ikedaemon has installed (CHILD SAs and traps), printed.
+    pub(crate) fn flows(&self) -> Vec<(String, Flow)> {
+        let mut out: Vec<(String, Flow)> = Vec::new();
+        for t in &self.traps {
+            out.extend(
+                t.flows
+                    .iter()
+                    .map(|f| (format!("{} (on-demand)", t.policy), *f)),
+            );
+        }
+        if self.coupled {
+            for c in &self.children {
+                out.extend(c.flows.iter().map(|f| (c.keys.policy.clone(), *f)));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "children_tests.rs"]
+mod tests;

@@ -1,0 +1,228 @@
+//! KernelState over the in-memory backend: install order and refusals,
+//! flows handed back to traps and other CHILD SAs, decouple/couple,
+//! emulated expiry turned into notices, cleanup by reqid.
+
+use std::time::Duration;
+
+use super::*;
+use crate::ike::wire::TsRange;
+use crate::kernel::none::NoKernel;
+use crate::kernel::{FlowDir, Owned};
+
+const CONFIG: &str = "\
+kernel: none
+policies:
+  - name: site
+    local: {address: 192.0.2.1}
+    remote: {address: 192.0.2.2}
+    auth: {psk: x}
+    esp: [aes128gcm16]
+    local_ts: [198.51.100.0/24]
+    remote_ts: [203.0.113.0/24]
+    lifetime:
+      child: {rekey: 1s, expire: 2s}
+  - name: trap
+    start: on-demand
+    local: {address: 192.0.2.1}
+    remote: {address: 192.0.2.3}
+    auth: {psk: x}
+    esp: [aes128gcm16]
+    local_ts: [198.51.100.0/25]
+    remote_ts: [203.0.113.0/24]
+";
+
+fn config() -> Config {
+    crate::config::parse(CONFIG, "t.conf").unwrap()
+}
+
+fn ts(a: &str, b: &str) -> TsRange {
+    TsRange {
+        ip_protocol: 0,
+        start_port: 0,
+        end_port: u16::MAX,
+        start: a.parse().unwrap(),
+        end: b.parse().unwrap(),
+    }
+}
+
+fn keys(policy: &str, peer: &str, spi_in: u32) -> ChildSaKeys {
+    ChildSaKeys {
+        ike: 9,
+        local: "192.0.2.1:500".parse().unwrap(),
+        remote: format!("{peer}:500").parse().unwrap(),
+        policy: policy.into(),
+        spi_in,
+        spi_out: 0x2000,
+        algorithms: "aes128gcm16".into(),
+        keys_in: (vec![1; 20].into(), Vec::new().into()),
+        keys_out: (vec![2; 20].into(), Vec::new().into()),
+        local_ts: vec![if policy == "trap" {
+            ts("198.51.100.0", "198.51.100.127")
+        } else {
+            ts("198.51.100.0", "198.51.100.255")
+        }],
+        remote_ts: vec![ts("203.0.113.0", "203.0.113.255")],
+        transport: false,
+        udp_encap: false,
+    }
+}
+
+fn state() -> KernelState {
+    let mut k = KernelState::new(Box::new(NoKernel::default()));
+    k.start(&config());
+    k
+}
+
+fn kernel_flows(k: &mut KernelState) -> Vec<Flow> {
+    k.backend.owned().unwrap().flows
+}
+
+#[test]
+fn an_spi_not_allocated_by_the_parent_is_refused() {
+    let mut k = state();
+    let e = k
+        .install(keys("site", "192.0.2.2", 0x1234), &config())
+        .unwrap_err();
+    assert!(
+        e.contains("inbound SPI 00001234 was not allocated by the parent"),
+        "{e}"
+    );
+    // Reserved for another peer: refused too.
+    let spi = k
+        .reserve(
+            9,
+            "site",
+            "192.0.2.1:500".parse().unwrap(),
+            "192.0.2.7:500".parse().unwrap(),
+        )
+        .unwrap();
+    let e = k
+        .install(keys("site", "192.0.2.2", spi), &config())
+        .unwrap_err();
+    assert!(
+        e.contains("was not allocated by the parent for 192.0.2.2 -> 192.0.2.1"),
+        "{e}"
+    );
+    let e = k
+        .install(keys("nosuch", "192.0.2.2", 0), &config())
+        .unwrap_err();
+    assert!(e.contains("no policy \"nosuch\" is loaded"), "{e}");
+    assert_eq!(k.len(), 0);
+}
+
+#[test]
+fn a_reserved_spi_installs_sas_and_flows_and_removal_takes_them_out() {
+    let mut k = state();
+    let local = "192.0.2.1:500".parse().unwrap();
+    let remote = "192.0.2.2:500".parse().unwrap();
+    let spi = k.reserve(9, "site", local, remote).unwrap();
+    assert_eq!(
+        k.install(keys("site", "192.0.2.2", spi), &config()),
+        Ok(spi)
+    );
+    let owned = k.backend.owned().unwrap();
+    assert_eq!(owned.sas.len(), 2);
+    // Trap of "trap" (out) + out/in/fwd of the CHILD SA.
+    assert_eq!(owned.flows.len(), 4);
+    let views = k.views();
+    assert_eq!(views[0].spi_in, spi);
+    assert_eq!(views[0].installed, "recorded (kernel: none)");
+    assert!(k.remove(spi));
+    assert!(!k.remove(spi));
+    assert_eq!(k.backend.owned().unwrap().sas.len(), 0);
+    assert_eq!(kernel_flows(&mut k).len(), 1, "the trap stays");
+}
+
+#[test]
+fn the_responder_gets_its_spi_at_install_and_the_trap_flow_comes_back() {
+    let mut k = state();
+    let trap = kernel_flows(&mut k)[0];
+    assert_eq!(trap.dir, FlowDir::Out);
+    // A CHILD SA for the on-demand policy reuses the trap's reqid, so
+    // its out flow replaces the trap and gives it back on removal.
+    let spi = k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    assert!(spi >= 0x100);
+    let flows = kernel_flows(&mut k);
+    assert_eq!(flows.len(), 3);
+    assert!(flows.iter().all(|f| f.sa.reqid == trap.sa.reqid));
+    assert!(
+        flows
+            .iter()
+            .any(|f| f.dir == FlowDir::Out && f.sa.spi == 0x2000)
+    );
+    assert!(k.remove(spi));
+    assert_eq!(kernel_flows(&mut k), [trap]);
+}
+
+#[test]
+fn decouple_unloads_and_couple_loads_again() {
+    let mut k = state();
+    let spi = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    assert!(k.decouple().contains("1 CHILD SAs unloaded"));
+    assert!(k.backend.owned().unwrap().sas.is_empty());
+    assert_eq!(k.views()[0].installed, "decoupled (not in the kernel)");
+    assert!(k.couple().contains("1 of 1 CHILD SAs loaded"));
+    let owned = k.backend.owned().unwrap();
+    assert!(owned.sas.iter().any(|s| s.spi == spi));
+    assert_eq!(owned.flows.len(), 4);
+}
+
+#[test]
+fn emulated_lifetimes_become_one_soft_and_then_hard_notices() {
+    let mut k = state();
+    let spi = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    assert!(k.next_deadline().is_some());
+    std::thread::sleep(Duration::from_millis(1100));
+    let n = k.events(&config());
+    assert_eq!(
+        n,
+        [Notice::Expired {
+            spi_in: spi,
+            hard: false
+        }],
+        "one per CHILD SA"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let n = k.events(&config());
+    assert!(
+        n.iter().all(|x| *x
+            == Notice::Expired {
+                spi_in: spi,
+                hard: true
+            })
+            && !n.is_empty()
+    );
+}
+
+#[test]
+fn remove_all_leaves_nothing_with_our_reqids() {
+    let mut k = state();
+    k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    k.reserve(
+        3,
+        "site",
+        "192.0.2.1:500".parse().unwrap(),
+        "192.0.2.2:500".parse().unwrap(),
+    )
+    .unwrap();
+    k.remove_all("at shutdown");
+    assert_eq!(k.backend.owned().unwrap(), Owned::default());
+    assert_eq!(k.len(), 0);
+}
+
+#[test]
+fn a_gone_ike_sa_releases_its_larval_sas() {
+    let mut k = state();
+    k.reserve(
+        3,
+        "site",
+        "192.0.2.1:500".parse().unwrap(),
+        "192.0.2.2:500".parse().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(k.backend.owned().unwrap().sas.len(), 1);
+    k.ike_gone(4);
+    assert_eq!(k.backend.owned().unwrap().sas.len(), 1);
+    k.ike_gone(3);
+    assert!(k.backend.owned().unwrap().sas.is_empty());
+}
