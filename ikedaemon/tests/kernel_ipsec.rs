@@ -31,7 +31,7 @@ use common::Netns;
 use interop::wait_for;
 use kernel::*;
 
-type Case = (&'static str, fn());
+type Case<'a> = (&'static str, &'a dyn Fn());
 
 fn main() -> ExitCode {
     if !Path::new("/proc/net/pfkey").exists() {
@@ -44,60 +44,57 @@ fn main() -> ExitCode {
         return testkit::vm::rerun_self_in_vm(900);
     }
     let cases: &[Case] = &[
-        ("xfrm_tunnel_ipv4_aes_gcm", xfrm_tunnel_ipv4_aes_gcm),
-        ("xfrm_transport_ipv6_chacha20", xfrm_transport_ipv6_chacha20),
-        (
-            "xfrm_tunnel_ipv6_aes_cbc_sha256",
-            xfrm_tunnel_ipv6_aes_cbc_sha256,
-        ),
-        ("xfrm_transport_ipv4_aes_gcm", xfrm_transport_ipv4_aes_gcm),
-        (
-            "pfkey_tunnel_ipv4_aes_cbc_sha384",
-            pfkey_tunnel_ipv4_aes_cbc_sha384,
-        ),
-        (
-            "pfkey_transport_ipv6_aes_cbc_sha512",
-            pfkey_transport_ipv6_aes_cbc_sha512,
-        ),
+        ("xfrm_tunnel_ipv4_aes_gcm", &|| {
+            site_to_site(&Case4::tunnel("xfrm", "aes128gcm16"))
+        }),
+        ("xfrm_transport_ipv6_chacha20", &|| {
+            site_to_site(&Case4::transport6("xfrm", "chacha20poly1305"))
+        }),
+        ("xfrm_tunnel_ipv6_aes_cbc_sha256", &|| {
+            site_to_site(&Case4::tunnel6("xfrm", "aes256-sha256"))
+        }),
+        ("xfrm_transport_ipv4_aes_gcm", &|| {
+            site_to_site(&Case4::transport("xfrm", "aes256gcm16"))
+        }),
+        ("pfkey_tunnel_ipv4_aes_cbc_sha384", &|| {
+            site_to_site(&Case4::tunnel("pfkey", "aes256-sha384"))
+        }),
+        ("pfkey_transport_ipv6_aes_cbc_sha512", &|| {
+            site_to_site(&Case4::transport6("pfkey", "aes128-sha512"))
+        }),
         (
             "pfkey_refuses_what_af_key_cannot_install",
-            pfkey_refuses_what_af_key_cannot_install,
+            &pfkey_refuses_what_af_key_cannot_install,
         ),
         (
             "xfrm_gateways_forward_for_hosts",
-            xfrm_gateways_forward_for_hosts,
+            &xfrm_gateways_forward_for_hosts,
         ),
-        (
-            "xfrm_with_charon_kernel_netlink",
-            xfrm_with_charon_kernel_netlink,
-        ),
-        (
-            "pfkey_with_charon_kernel_netlink",
-            pfkey_with_charon_kernel_netlink,
-        ),
-        (
-            "xfrm_acquire_starts_the_negotiation",
-            xfrm_acquire_starts_the_negotiation,
-        ),
-        (
-            "pfkey_acquire_starts_the_negotiation",
-            pfkey_acquire_starts_the_negotiation,
-        ),
+        ("xfrm_with_charon_kernel_netlink", &|| {
+            with_charon("xfrm", "aes128gcm16")
+        }),
+        ("pfkey_with_charon_kernel_netlink", &|| {
+            with_charon("pfkey", "aes256-sha384")
+        }),
+        ("xfrm_acquire_starts_the_negotiation", &|| {
+            acquire("xfrm", "aes128gcm16")
+        }),
+        ("pfkey_acquire_starts_the_negotiation", &|| {
+            acquire("pfkey", "aes256-sha512")
+        }),
         (
             "xfrm_soft_expire_reaches_the_negotiator",
-            xfrm_soft_expire_reaches_the_negotiator,
+            &xfrm_soft_expire_reaches_the_negotiator,
         ),
-        (
-            "xfrm_sigkill_leaves_only_foreign_state",
-            xfrm_sigkill_leaves_only_foreign_state,
-        ),
-        (
-            "pfkey_sigkill_leaves_only_foreign_state",
-            pfkey_sigkill_leaves_only_foreign_state,
-        ),
+        ("xfrm_sigkill_leaves_only_foreign_state", &|| {
+            sigkill("xfrm", "aes128gcm16")
+        }),
+        ("pfkey_sigkill_leaves_only_foreign_state", &|| {
+            sigkill("pfkey", "aes256-sha384")
+        }),
         (
             "couple_decouple_and_show_flows",
-            couple_decouple_and_show_flows,
+            &couple_decouple_and_show_flows,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -132,30 +129,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn xfrm_tunnel_ipv4_aes_gcm() {
-    site_to_site(&Case4::tunnel("xfrm", "aes128gcm16"));
-}
-
-fn xfrm_transport_ipv6_chacha20() {
-    site_to_site(&Case4::transport6("xfrm", "chacha20poly1305"));
-}
-
-fn xfrm_tunnel_ipv6_aes_cbc_sha256() {
-    site_to_site(&Case4::tunnel6("xfrm", "aes256-sha256"));
-}
-
-fn xfrm_transport_ipv4_aes_gcm() {
-    site_to_site(&Case4::transport("xfrm", "aes256gcm16"));
-}
-
-fn pfkey_tunnel_ipv4_aes_cbc_sha384() {
-    site_to_site(&Case4::tunnel("pfkey", "aes256-sha384"));
-}
-
-fn pfkey_transport_ipv6_aes_cbc_sha512() {
-    site_to_site(&Case4::transport6("pfkey", "aes128-sha512"));
 }
 
 /// Linux af_key cannot express AEAD or RFC 4868 HMAC-SHA2-256: the
@@ -351,14 +324,6 @@ fn with_charon(backend: &'static str, esp: &'static str) {
     );
 }
 
-fn xfrm_with_charon_kernel_netlink() {
-    with_charon("xfrm", "aes128gcm16");
-}
-
-fn pfkey_with_charon_kernel_netlink() {
-    with_charon("pfkey", "aes256-sha384");
-}
-
 fn acquire(backend: &'static str, esp: &'static str) {
     let case = Case4::tunnel(backend, esp);
     let (a, b) = case.namespaces();
@@ -389,17 +354,11 @@ fn acquire(backend: &'static str, esp: &'static str) {
     assert_tunnel(&da, Some(spis(&wait_child(&db))), src, dst, "eth0");
 }
 
-fn xfrm_acquire_starts_the_negotiation() {
-    acquire("xfrm", "aes128gcm16");
-}
-
-fn pfkey_acquire_starts_the_negotiation() {
-    acquire("pfkey", "aes256-sha512");
-}
-
 /// A CHILD SA's soft lifetime (6 s): the kernel's EXPIRE reaches the
 /// parent and the negotiator, `ikectl monitor` shows it with the SPI that
-/// `ip xfrm state` lists with that soft lifetime.
+/// `ip xfrm state` lists with that soft lifetime; the initiator (B)
+/// recreates the IKE SA and CHILD SA, and the ping goes through the new
+/// SAs while the old ones are gone from the kernel.
 fn xfrm_soft_expire_reaches_the_negotiator() {
     let case = Case4::tunnel("xfrm", "aes128gcm16");
     let (a, b) = case.namespaces();
@@ -414,7 +373,7 @@ fn xfrm_soft_expire_reaches_the_negotiator() {
         .stdout(std::fs::File::create(&mon_out).unwrap())
         .spawn()
         .unwrap();
-    let _db = common::Daemon::start_with(b, |c| case.config(c, false, "active", ""));
+    let _db = common::Daemon::start_with(b, |c| case.config(c, false, "active", lifetime));
     let (spi_in, _) = spis(&wait_child(&da));
     let state = xfrm_state(&da.ns);
     let block = sa_block(&state, spi_in).unwrap();
@@ -439,6 +398,21 @@ fn xfrm_soft_expire_reaches_the_negotiator() {
         std::fs::read_to_string(&mon_out).unwrap_or_default(),
         da.log_text()
     );
+    // B initiated: it recreates the IKE SA and CHILD SA; the old SAs leave
+    // the kernel and traffic goes through the new ones.
+    let fresh = wait_for(30, || {
+        let c = wait_child(&da);
+        let state = xfrm_state(&da.ns);
+        (spis(&c).0 != spi_in && sa_block(&state, spi_in).is_none()).then_some(c)
+    });
+    assert!(
+        fresh.is_some(),
+        "not recreated:\n{}\n{}",
+        da.log_text(),
+        xfrm_state(&da.ns)
+    );
+    let (src, dst) = case.inner();
+    assert_tunnel(&da, None, src, dst, "eth0");
 }
 
 /// Someone else's SA and policy, added with `ip xfrm`.
@@ -566,14 +540,6 @@ fn sigkill(backend: &'static str, esp: &'static str) {
     da.wait_log("left by a previous run");
     assert_only_foreign(&da.ns);
     let _ = spi_out;
-}
-
-fn xfrm_sigkill_leaves_only_foreign_state() {
-    sigkill("xfrm", "aes128gcm16");
-}
-
-fn pfkey_sigkill_leaves_only_foreign_state() {
-    sigkill("pfkey", "aes256-sha384");
 }
 
 /// `ikectl show flows`, `decouple` (SAs and flows leave the kernel, stay

@@ -181,3 +181,52 @@ fn two_daemons_establish_with_ecdsa_certificates_and_agree() {
     assert_eq!(ca["spi_out"], cb["spi_in"]);
     assert_eq!(ca["algorithms"], cb["algorithms"]);
 }
+
+/// A CHILD SA's soft lifetime (kernel: none emulates it): until
+/// CREATE_CHILD_SA exists, the initiator recreates the IKE SA and its
+/// CHILD SA and deletes the old one once the new CHILD SA is installed;
+/// the responder leaves it to the initiator. Both end with one IKE SA.
+#[test]
+fn a_soft_lifetime_recreates_the_ike_sa_make_before_break() {
+    let lifetime = "    lifetime:\n      child: { rekey: 2s, expire: 60s }\n";
+    let (a, b) = interop::pair();
+    let db = Daemon::start_with(b, |c| interop::config(c, false, "passive", lifetime));
+    let da = Daemon::start_with(a, |c| interop::config(c, true, "active", lifetime));
+    let first = interop::wait_for(10, || {
+        let j = interop::show_sa_json(&da);
+        (j.as_array()?.len() == 1 && j[0]["children"].as_array()?.len() == 1).then_some(j)
+    })
+    .unwrap_or_else(|| panic!("{}", da.log_text()));
+    let old_spis = first[0]["spis"].as_str().unwrap().to_string();
+    let old_child = first[0]["children"][0]["spi_in"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    da.wait_log("recreating it (no CREATE_CHILD_SA rekeying yet)");
+    db.wait_log("the peer initiated this IKE SA and recreates it");
+    // Settled: one IKE SA on each side, new SPIs, a new CHILD SA, and the
+    // same on both ends.
+    let settled = interop::wait_for(10, || {
+        let (ja, jb) = (interop::show_sa_json(&da), interop::show_sa_json(&db));
+        let one = |j: &serde_json::Value| {
+            j.as_array().is_some_and(|a| a.len() == 1)
+                && j[0]["children"].as_array().is_some_and(|c| c.len() == 1)
+        };
+        (one(&ja)
+            && one(&jb)
+            && ja[0]["spis"] != old_spis.as_str()
+            && ja[0]["spis"] == jb[0]["spis"])
+            .then_some((ja, jb))
+    });
+    let (ja, jb) = settled.unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    assert_ne!(ja[0]["children"][0]["spi_in"], old_child.as_str());
+    assert_eq!(
+        ja[0]["children"][0]["spi_in"],
+        jb[0]["children"][0]["spi_out"]
+    );
+    assert!(
+        da.log_text()
+            .contains("deleted: replaced by a new IKE SA and CHILD SA")
+    );
+    assert!(db.log_text().contains("deleted by the peer"));
+}

@@ -36,13 +36,7 @@ fn config() -> Config {
 }
 
 fn ts(a: &str, b: &str) -> TsRange {
-    TsRange {
-        ip_protocol: 0,
-        start_port: 0,
-        end_port: u16::MAX,
-        start: a.parse().unwrap(),
-        end: b.parse().unwrap(),
-    }
+    TsRange::between(a.parse().unwrap(), b.parse().unwrap())
 }
 
 fn keys(policy: &str, peer: &str, spi_in: u32) -> ChildSaKeys {
@@ -225,4 +219,42 @@ fn a_gone_ike_sa_releases_its_larval_sas() {
     assert_eq!(k.backend.owned().unwrap().sas.len(), 1);
     k.ike_gone(3);
     assert!(k.backend.owned().unwrap().sas.is_empty());
+}
+
+/// Lost kernel events (ENOBUFS): the dump shows which CHILD SAs lost
+/// their SAs meanwhile; those are reported as hard-expired, the others
+/// are left alone.
+#[test]
+fn lost_events_resync_from_a_dump() {
+    let kernel = NoKernel::default();
+    let lose = kernel.lose_events.clone();
+    let mut k = KernelState::new(Box::new(kernel));
+    k.start(&config());
+    let gone = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let mut other = keys("site", "192.0.2.2", 0);
+    other.spi_out = 0x3000;
+    other.remote_ts = vec![ts("203.0.113.7", "203.0.113.7")];
+    let kept = k.install(other, &config()).unwrap();
+    let victim = k
+        .children
+        .iter()
+        .find(|c| c.inbound.spi == gone)
+        .unwrap()
+        .outbound;
+    // The kernel deleted it and the EXPIRE was lost.
+    k.backend.delete_sa(&victim).unwrap();
+    assert!(k.events(&config()).is_empty(), "nothing is known yet");
+    lose.store(true, std::sync::atomic::Ordering::Relaxed);
+    let n = k.events(&config());
+    assert_eq!(
+        n,
+        [Notice::Expired {
+            spi_in: gone,
+            hard: true
+        }]
+    );
+    assert!(!n.contains(&Notice::Expired {
+        spi_in: kept,
+        hard: true
+    }));
 }

@@ -26,6 +26,10 @@ struct Recorded {
 pub(crate) struct NoKernel {
     sas: HashMap<SaKey, Recorded>,
     flows: Vec<Flow>,
+    /// Tests: the next `events` reports lost events, as an overflowing
+    /// kernel socket would.
+    #[cfg(test)]
+    pub(crate) lose_events: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn random_spi() -> u32 {
@@ -148,6 +152,13 @@ impl Kernel for NoKernel {
 
     fn events(&mut self, now: Instant) -> Vec<KernelEvent> {
         let mut out = Vec::new();
+        #[cfg(test)]
+        if self
+            .lose_events
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            out.push(KernelEvent::Lost);
+        }
         let mut gone = Vec::new();
         for (key, r) in &mut self.sas {
             if r.larval {

@@ -167,13 +167,7 @@ mod tests {
     use super::*;
 
     fn r(a: &str, b: &str) -> TsRange {
-        TsRange {
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: u16::MAX,
-            start: a.parse().unwrap(),
-            end: b.parse().unwrap(),
-        }
+        TsRange::between(a.parse().unwrap(), b.parse().unwrap())
     }
 
     #[test]

@@ -177,13 +177,7 @@ policies:
     }
 
     fn ts(a: &str, b: &str) -> TsRange {
-        TsRange {
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: u16::MAX,
-            start: a.parse().unwrap(),
-            end: b.parse().unwrap(),
-        }
+        TsRange::between(a.parse().unwrap(), b.parse().unwrap())
     }
 
     fn keys() -> ChildSaKeys {

@@ -182,6 +182,22 @@ fn wipe(msg: &mut XfrmMessage) {
     }
 }
 
+/// Removes (and wipes) the key attributes of an SA from an answer.
+fn strip_keys(msg: &mut XfrmMessage) {
+    wipe(msg);
+    if let XfrmMessage::AddSa(m) | XfrmMessage::UpdateSa(m) = msg {
+        m.nlas.retain(|a| {
+            !matches!(
+                a,
+                XfrmAttrs::EncryptionAlg(_)
+                    | XfrmAttrs::AuthenticationAlg(_)
+                    | XfrmAttrs::EncryptionAlgAead(_)
+                    | XfrmAttrs::AuthenticationAlgTrunc(_)
+            )
+        });
+    }
+}
+
 /// Splits a datagram into netlink messages and parses each; a message
 /// the parser cannot read is reported, never a panic.
 fn parse_all(buf: &[u8]) -> Vec<Result<NetlinkMessage<XfrmMessage>, String>> {
@@ -282,8 +298,14 @@ impl XfrmKernel {
                     )));
                 }
             }
-            for m in parse_all(&rx) {
-                let m = m.map_err(|e| KernelError::Io(format!("{op}: {e}")))?;
+            let parsed = parse_all(&rx);
+            // GETSA answers carry the SA's keys: none is kept.
+            rx.zeroize();
+            for m in parsed {
+                let mut m = m.map_err(|e| KernelError::Io(format!("{op}: {e}")))?;
+                if let NetlinkPayload::InnerMessage(x) = &mut m.payload {
+                    strip_keys(x);
+                }
                 if m.header.sequence_number != seq {
                     continue;
                 }

@@ -794,10 +794,15 @@ impl Engine {
                     sa: id,
                     line: format!("{tag}: {}", child_line(&keys)),
                 });
+                let mut replaces = None;
                 if let Some(sa) = self.sas.get_mut(&id) {
                     sa.add_child(keys.spi_in, keys.spi_out, now);
+                    replaces = sa.replaces.take();
                 }
                 out.events.push(Event::ChildEstablished(Box::new(keys)));
+                if let Some(old) = replaces {
+                    self.delete_ike(old, "replaced by a new IKE SA and CHILD SA", out);
+                }
             }
             (Err(why), _) => out.events.push(Event::Failed {
                 sa: id,

@@ -137,28 +137,33 @@ impl Engine {
             .filter(|(_, sa)| pick(sa))
             .map(|(id, _)| *id)
             .collect();
-        let mut n = 0;
+        let n = ids.len();
         for id in ids {
-            let Some(sa) = self.sas.get(&id) else {
-                continue;
-            };
-            if matches!(sa.state, State::Established) {
-                let mid = sa.next_request_id;
-                let inner = [Payload::Delete(DeletePayload::ike())];
-                if let Ok(bytes) = sa.seal(
-                    ExchangeType::INFORMATIONAL,
-                    false,
-                    mid,
-                    &inner,
-                    self.rng.as_mut(),
-                ) {
-                    out.send.extend(bytes.into_iter().map(|b| sa.datagram(b)));
-                }
-            }
-            self.remove(id, reason, &mut out);
-            n += 1;
+            self.delete_ike(id, reason, &mut out);
         }
         (n, out)
+    }
+
+    /// Sends a DELETE for IKE SA `id` if it is established (not
+    /// retransmitted: the SA is gone at once) and forgets it.
+    pub(super) fn delete_ike(&mut self, id: SaId, reason: &str, out: &mut Outputs) {
+        let Some(sa) = self.sas.get(&id) else {
+            return;
+        };
+        if matches!(sa.state, State::Established) {
+            let mid = sa.next_request_id;
+            let inner = [Payload::Delete(DeletePayload::ike())];
+            if let Ok(bytes) = sa.seal(
+                ExchangeType::INFORMATIONAL,
+                false,
+                mid,
+                &inner,
+                self.rng.as_mut(),
+            ) {
+                out.send.extend(bytes.into_iter().map(|b| sa.datagram(b)));
+            }
+        }
+        self.remove(id, reason, out);
     }
 }
 
@@ -262,10 +267,9 @@ impl Engine {
 
     /// The kernel reports that the CHILD SA with our inbound SPI `spi_in`
     /// reached a lifetime. Hard: the kernel deleted an SA of it, so it is
-    /// deleted at the peer too. Soft: reported; rekeying with
-    /// CREATE_CHILD_SA is not implemented yet, so the CHILD SA lives on
-    /// until its hard lifetime. Returns a line naming the IKE SA and
-    /// policy, or None when no CHILD SA has that SPI.
+    /// deleted at the peer too. Soft: the IKE SA is recreated (see
+    /// `recreate`). Returns a line naming the IKE SA and policy for a
+    /// soft expiry; None when no CHILD SA has that SPI.
     pub fn child_expired(
         &mut self,
         spi_in: u32,
@@ -280,11 +284,8 @@ impl Engine {
         else {
             return (None, out);
         };
-        let policy = sa.policy.name.clone();
         if !hard {
-            let line = format!(
-                "IKE SA {id:016x} policy {policy}: CHILD SA {spi_in:08x} reached its soft lifetime in the kernel; rekeying is not implemented yet, it is deleted at its hard lifetime"
-            );
+            let line = self.recreate(id, spi_in, now, &mut out);
             return (Some(line), out);
         }
         sa.children.retain(|c| c.spi_in != spi_in);
@@ -295,6 +296,41 @@ impl Engine {
         });
         self.delete_child(id, spi_in, now, &mut out);
         (None, out)
+    }
+
+    /// A CHILD SA of IKE SA `old` reached its soft lifetime. Until
+    /// CREATE_CHILD_SA rekeying exists, the side that initiated the IKE
+    /// SA recreates it: a new IKE SA with a new CHILD SA for the same
+    /// policy, and the old one is deleted once the new CHILD SA is
+    /// installed (make before break; its flows take over the traffic).
+    /// The responder leaves it to the initiator. Returns the line to log.
+    fn recreate(&mut self, old: SaId, spi_in: u32, now: Now, out: &mut Outputs) -> String {
+        let Some(sa) = self.sas.get(&old) else {
+            return String::new();
+        };
+        let head = format!(
+            "IKE SA {old:016x} policy {}: CHILD SA {spi_in:08x} reached its soft lifetime in the kernel",
+            sa.policy.name
+        );
+        if sa.role != super::sa::Role::Initiator {
+            return format!("{head}; the peer initiated this IKE SA and recreates it");
+        }
+        if let Some((new, _)) = self.sas.iter().find(|(_, s)| s.replaces == Some(old)) {
+            return format!("{head}; IKE SA {new:016x} is already replacing it");
+        }
+        let (policy, local) = (sa.policy.name.clone(), sa.local);
+        let local = std::net::SocketAddr::new(local.ip(), self.cfg.ike_port);
+        match self.start_initiator(&policy, local, now, out) {
+            Some(new) => {
+                if let Some(n) = self.sas.get_mut(&new) {
+                    n.replaces = Some(old);
+                }
+                format!(
+                    "{head}; recreating it (no CREATE_CHILD_SA rekeying yet): IKE SA {new:016x} replaces it once its CHILD SA is installed"
+                )
+            }
+            None => format!("{head}; it cannot be recreated, it is deleted at its hard lifetime"),
+        }
     }
 
     /// When the next SA or CHILD SA lifetime ends.

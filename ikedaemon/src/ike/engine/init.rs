@@ -141,19 +141,31 @@ impl Engine {
     /// Starts an IKE SA for `policy` from `local` (the initiator side).
     pub fn initiate(&mut self, policy: &str, local: SocketAddr, now: Now) -> Outputs {
         let mut out = Outputs::default();
+        self.start_initiator(policy, local, now, &mut out);
+        out
+    }
+
+    /// Starts an IKE SA for `policy` as initiator; returns its id.
+    pub(super) fn start_initiator(
+        &mut self,
+        policy: &str,
+        local: SocketAddr,
+        now: Now,
+        out: &mut Outputs,
+    ) -> Option<SaId> {
         let Some(p) = self.policy(policy).cloned() else {
             out.events.push(Event::Failed {
                 sa: 0,
                 line: format!("cannot initiate: no policy \"{policy}\""),
             });
-            return out;
+            return None;
         };
         let Some(peer) = p.remote_addr else {
             out.events.push(Event::Failed {
                 sa: 0,
                 line: format!("cannot initiate policy \"{policy}\": its remote address is not a single address"),
             });
-            return out;
+            return None;
         };
         let remote = SocketAddr::new(peer, self.cfg.ike_port);
         let spi_i = self.rng.nonzero_u64();
@@ -172,8 +184,8 @@ impl Engine {
             now,
         );
         self.sas.insert(spi_i, sa);
-        self.send_init_request(spi_i, group, None, now, &mut out);
-        out
+        self.send_init_request(spi_i, group, None, now, out);
+        Some(spi_i)
     }
 
     /// (Re)builds and sends our IKE_SA_INIT request.

@@ -148,6 +148,10 @@ pub(crate) struct IkeSa {
     pub(crate) behind_nat: bool,
     /// When the next NAT keepalive is due.
     pub(crate) keepalive_at: Option<Now>,
+    /// This SA was started to replace that one (a CHILD SA of it reached
+    /// its soft lifetime), which is deleted once this one has its CHILD
+    /// SA (make before break).
+    pub(crate) replaces: Option<super::SaId>,
 }
 
 impl IkeSa {
@@ -206,6 +210,7 @@ impl IkeSa {
             parent_request: None,
             peer_childless: false,
             keepalive_at: None,
+            replaces: None,
         }
     }
 

@@ -71,6 +71,17 @@ impl TsRange {
         }
     }
 
+    /// The addresses `start..=end`, every protocol and port.
+    pub fn between(start: IpAddr, end: IpAddr) -> Self {
+        Self {
+            ip_protocol: 0,
+            start_port: 0,
+            end_port: u16::MAX,
+            start,
+            end,
+        }
+    }
+
     /// One host, every protocol and port.
     pub fn host(addr: IpAddr) -> Self {
         Self {
