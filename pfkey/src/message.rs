@@ -113,7 +113,14 @@ impl Message {
 
     /// Encode in `dialect`.
     pub fn encode(&self, dialect: Dialect) -> Result<Vec<u8>, EncodeError> {
-        let mut w = Writer::default();
+        let keyed = self
+            .extensions
+            .iter()
+            .any(|e| matches!(e.body, ExtBody::Key(_)));
+        let mut w = Writer {
+            // Far more than any SA message needs.
+            buf: zeroize::Zeroizing::new(Vec::with_capacity(if keyed { 4096 } else { 0 })),
+        };
         w.u8(PF_KEY_V2);
         let t = self
             .msg_type
@@ -147,7 +154,7 @@ impl Message {
         }
         let units = (w.len() / 8) as u16;
         w.patch_u16(4, units);
-        Ok(w.buf)
+        Ok(std::mem::take(&mut *w.buf))
     }
 
     /// Decode exactly one message from `buf` in `dialect`.

@@ -27,6 +27,9 @@ use crate::sys;
 /// requester's pid, so two sockets of one process must never reuse a seq.
 static NEXT_SEQ: AtomicU32 = AtomicU32::new(1);
 
+/// How many unwanted messages a blocking call keeps for `recv`.
+const MAX_BACKLOG: usize = 4096;
+
 /// How long blocking calls wait for the kernel by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -121,6 +124,8 @@ pub struct PfKeySocket {
     pending: Vec<Pending>,
     /// Messages read by a blocking call that were not its answer.
     backlog: VecDeque<Incoming>,
+    /// Whether kernel events a blocking call reads are kept for `recv`.
+    keep_events: bool,
     buf: Vec<u8>,
     timeout: Duration,
 }
@@ -155,6 +160,7 @@ impl PfKeySocket {
             pid: std::process::id(),
             pending: Vec::new(),
             backlog: VecDeque::new(),
+            keep_events: true,
             buf: vec![0u8; MAX_MESSAGE_LEN],
             timeout: DEFAULT_TIMEOUT,
         })
@@ -315,10 +321,29 @@ impl PfKeySocket {
     }
 
     /// Keep a message a blocking call read but does not want, for `recv`.
+    /// The backlog is bounded: past `MAX_BACKLOG` the oldest goes.
     fn keep(&mut self, m: Incoming) {
         match m.disposition {
             Disposition::Foreign | Disposition::Unmatched => {}
-            _ => self.backlog.push_back(m),
+            Disposition::Event if !self.keep_events => {}
+            _ => {
+                if self.backlog.len() >= MAX_BACKLOG {
+                    self.backlog.pop_front();
+                }
+                self.backlog.push_back(m);
+            }
+        }
+    }
+
+    /// Whether kernel events (ACQUIRE, EXPIRE, other processes' SA
+    /// changes broadcast by Linux) read while waiting for a reply are kept
+    /// for [`recv`](Self::recv) (the default) or dropped — for a socket
+    /// used only for requests while another, registered socket gets the
+    /// events.
+    pub fn set_keep_events(&mut self, keep: bool) {
+        self.keep_events = keep;
+        if !keep {
+            self.backlog.retain(|m| m.disposition != Disposition::Event);
         }
     }
 

@@ -110,7 +110,10 @@ impl<'a> Reader<'a> {
 /// Appends PF_KEY fields to a buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
-    pub(crate) buf: Vec<u8>,
+    /// Wiped when dropped (an encode error, or a buffer that grew: a
+    /// message with keys gets its whole capacity up front, so no
+    /// reallocation leaves a copy behind).
+    pub(crate) buf: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl Writer {
@@ -139,7 +142,8 @@ impl Writer {
         self.buf.extend_from_slice(b);
     }
     pub(crate) fn zeros(&mut self, n: usize) {
-        self.buf.resize(self.buf.len() + n, 0);
+        let len = self.buf.len() + n;
+        self.buf.resize(len, 0);
     }
     /// Pad with zeros to a multiple of 8 counted from `start`.
     pub(crate) fn pad_from(&mut self, start: usize) {

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use super::Kernel;
 use super::selector::{child_flows, selectors};
-use super::types::{Encap, Flow, KernelError, KernelEvent, Limits, Mode, SaKey, SaParams, Usage};
+use super::types::{
+    Encap, Flow, KernelError, KernelEvent, Limits, Mode, SaKey, SaParams, Selector, Usage,
+};
 use super::validate::{Checked, check};
 use crate::config::{Config, Policy, StartAction};
 use crate::ike::engine::ChildSaKeys;
@@ -23,6 +25,8 @@ use crate::{log_error, log_info, log_verbose, log_warn};
 
 /// How long an SPI reservation (a larval SA) waits for its CHILD SA.
 const RESERVATION: Duration = Duration::from_secs(60);
+/// Unused inbound SPIs one IKE SA may hold.
+const MAX_RESERVED_PER_IKE: usize = 4;
 /// ESP anti-replay window (packets) where the kernel can express it.
 const REPLAY_WINDOW: u32 = 128;
 /// An ACQUIRE for a policy already being negotiated is not repeated
@@ -191,12 +195,23 @@ impl KernelState {
         Err("no free reqid in ikedaemon's range".into())
     }
 
-    /// The reqid for a new CHILD SA of `policy`: the trap's, or a new one.
-    fn reqid_for(&mut self, policy: &str) -> Result<u32, String> {
-        match self.traps.iter().find(|t| t.policy == policy) {
-            Some(t) => Ok(t.reqid),
-            None => self.allocate_reqid(),
+    /// The reqid for a new CHILD SA of `policy` with `peer`: the trap's;
+    /// or that of a CHILD SA of the same policy and peer, which the new
+    /// one replaces (packets still in flight on the old SA then pass the
+    /// new flows' template check); or a new one.
+    fn reqid_for(&mut self, policy: &str, peer: std::net::IpAddr) -> Result<u32, String> {
+        if let Some(t) = self.traps.iter().find(|t| t.policy == policy) {
+            return Ok(t.reqid);
         }
+        if let Some(c) = self
+            .children
+            .iter()
+            .rev()
+            .find(|c| c.keys.policy == policy && c.outbound.dst == peer)
+        {
+            return Ok(c.reqid);
+        }
+        self.allocate_reqid()
     }
 
     /// Start-up: removes what a previous run left (found by reqid), then
@@ -239,16 +254,18 @@ impl KernelState {
     /// (Re)installs the trap flows of the on-demand policies in `config`
     /// and removes those of policies that are gone.
     pub(crate) fn install_traps(&mut self, config: &Config) {
-        for t in std::mem::take(&mut self.traps) {
-            if config
-                .policy(&t.policy)
-                .is_some_and(|p| p.start == StartAction::OnDemand)
-            {
-                self.traps.push(t);
-            } else {
-                for f in &t.flows {
-                    let _ = self.backend.delete_flow(f);
-                }
+        let (keep, gone): (Vec<Trap>, Vec<Trap>) =
+            std::mem::take(&mut self.traps).into_iter().partition(|t| {
+                config
+                    .policy(&t.policy)
+                    .is_some_and(|p| p.start == StartAction::OnDemand)
+            });
+        self.traps = keep;
+        for t in gone {
+            // A CHILD SA may have taken over the trap's selector: its
+            // flow goes back in instead.
+            for f in &t.flows {
+                self.restore_or_delete(f);
             }
         }
         for p in config
@@ -318,6 +335,33 @@ impl KernelState {
         Ok((reqid, flows))
     }
 
+    /// The negotiator's request for an inbound SPI: the policy must be
+    /// loaded, the addresses its own, and an IKE SA holds at most
+    /// `MAX_RESERVED_PER_IKE` unused SPIs (each is a larval SA and a reqid).
+    pub(crate) fn reserve_for(
+        &mut self,
+        config: &Config,
+        ike: u64,
+        policy: &str,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<u32, String> {
+        let Some(p) = config.policy(policy) else {
+            return Err(format!("SPI refused: no policy {policy:?} is loaded"));
+        };
+        if !p.remote.address.matches(remote.ip()) || !p.local.address.matches(local.ip()) {
+            return Err(format!(
+                "SPI refused for policy {policy}: {local} -> {remote} are not its addresses"
+            ));
+        }
+        if self.reserved.iter().filter(|r| r.ike == ike).count() >= MAX_RESERVED_PER_IKE {
+            return Err(format!(
+                "SPI refused for policy {policy}: IKE SA {ike:016x} holds {MAX_RESERVED_PER_IKE} unused SPIs"
+            ));
+        }
+        self.reserve(ike, policy, local, remote)
+    }
+
     /// A fresh inbound SPI for a CHILD SA of `policy` between `local` and
     /// `remote`, negotiated by IKE SA `ike`.
     pub(crate) fn reserve(
@@ -328,7 +372,7 @@ impl KernelState {
         remote: SocketAddr,
     ) -> Result<u32, String> {
         self.expire_reservations(Instant::now());
-        let reqid = self.reqid_for(policy)?;
+        let reqid = self.reqid_for(policy, remote.ip())?;
         let seq = self.acquires.get(policy).map_or(0, |(s, _)| *s);
         let spi = self
             .backend
@@ -365,8 +409,19 @@ impl KernelState {
         }
     }
 
-    /// The IKE SA `ike` is gone: its unused reservations go too.
+    /// The IKE SA `ike` is gone: its unused reservations go too, and any
+    /// CHILD SA of it still installed (the negotiator dropped the IKE SA
+    /// while the parent was installing).
     pub(crate) fn ike_gone(&mut self, ike: u64) {
+        let orphans: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|c| c.keys.ike == ike)
+            .map(|c| c.inbound.spi)
+            .collect();
+        for spi in orphans {
+            self.remove(spi);
+        }
         let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reserved)
             .into_iter()
             .partition(|r| r.ike == ike);
@@ -406,6 +461,7 @@ impl KernelState {
             (keys.spi_in, r.reqid)
         };
         let acquire_seq = self.acquires.remove(&policy.name).map_or(0, |(s, _)| s);
+        let fwd = self.backend.needs_fwd();
         let mut child = Installed {
             inbound: SaKey {
                 src: remote,
@@ -425,7 +481,10 @@ impl KernelState {
                 remote,
                 spi_in,
                 keys.spi_out,
-            ),
+            )
+            .into_iter()
+            .filter(|f| fwd || f.dir != super::FlowDir::Fwd)
+            .collect(),
             limits: lifetimes(policy),
             checked,
             reqid,
@@ -495,10 +554,21 @@ impl KernelState {
             integ_key: keys.1.expose(),
             limits: c.limits,
             encap,
-            selector: (c.checked.mode == Mode::Transport)
-                .then(|| c.checked.selectors.first().copied())
-                .flatten()
-                .map(|s| if inbound { s.reversed() } else { s }),
+            // Transport mode: the kernel checks the SA's selector, so it
+            // names the two hosts when there is one selector (any protocol
+            // and port, so ICMP errors pass too), or is a wildcard.
+            selector: match c.checked.selectors.as_slice() {
+                [s] if c.checked.mode == Mode::Transport => {
+                    let host = Selector {
+                        proto: 0,
+                        sport: 0,
+                        dport: 0,
+                        ..*s
+                    };
+                    Some(if inbound { host.reversed() } else { host })
+                }
+                _ => None,
+            },
             acquire_seq: if inbound { 0 } else { c.acquire_seq },
         }
     }
@@ -516,7 +586,7 @@ impl KernelState {
         for (i, f) in c.flows.iter().enumerate() {
             if let Err(e) = self.backend.add_flow(f) {
                 for done in &c.flows[..i] {
-                    self.restore_or_delete(done, Some(c.reqid));
+                    self.restore_or_delete(done);
                 }
                 let _ = self.backend.delete_sa(&c.outbound);
                 let _ = self.backend.delete_sa(&c.inbound);
@@ -526,14 +596,14 @@ impl KernelState {
         Ok(())
     }
 
-    /// A flow is no longer needed by the CHILD SA with `reqid`: give it
-    /// back to another CHILD SA or trap with the same selector, or delete.
-    fn restore_or_delete(&mut self, f: &Flow, reqid: Option<u32>) {
+    /// A flow is no longer needed by the CHILD SA (or trap) that had it,
+    /// which is no longer in the record: give it back to another CHILD SA
+    /// (the newest) or trap with the same selector, or delete it.
+    fn restore_or_delete(&mut self, f: &Flow) {
         let other = self
             .children
             .iter()
             .rev()
-            .filter(|c| Some(c.reqid) != reqid)
             .flat_map(|c| c.flows.iter())
             .chain(self.traps.iter().flat_map(|t| t.flows.iter()))
             .find(|o| o.dir == f.dir && o.selector == f.selector)
@@ -552,7 +622,7 @@ impl KernelState {
     /// Takes a CHILD SA out of the kernel (flows first, then its SAs).
     fn unload(&mut self, c: &Installed) {
         for f in &c.flows {
-            self.restore_or_delete(f, Some(c.reqid));
+            self.restore_or_delete(f);
         }
         for k in [&c.outbound, &c.inbound] {
             match self.backend.delete_sa(k) {

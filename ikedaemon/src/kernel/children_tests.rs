@@ -258,3 +258,98 @@ fn lost_events_resync_from_a_dump() {
         hard: true
     }));
 }
+
+fn flows_of(k: &mut KernelState, dir: FlowDir) -> Vec<Flow> {
+    kernel_flows(k)
+        .into_iter()
+        .filter(|f| f.dir == dir)
+        .collect()
+}
+
+/// A replacement CHILD SA (same policy and peer) shares the reqid, and
+/// removing the old one leaves the new one's in and fwd flows alone.
+#[test]
+fn removing_the_replaced_child_keeps_the_new_ones_flows() {
+    let mut k = state();
+    let old = k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    let mut newer = keys("trap", "192.0.2.3", 0);
+    newer.spi_out = 0x3000;
+    let new = k.install(newer, &config()).unwrap();
+    let reqids: Vec<u32> = k.children.iter().map(|c| c.reqid).collect();
+    assert_eq!(reqids[0], reqids[1]);
+    assert!(k.remove(old));
+    assert_eq!(flows_of(&mut k, FlowDir::In).len(), 1);
+    assert_eq!(flows_of(&mut k, FlowDir::Fwd).len(), 1);
+    assert_eq!(flows_of(&mut k, FlowDir::Out)[0].sa.spi, 0x3000);
+    assert!(k.remove(new));
+    // Only the trap is left.
+    assert_eq!(kernel_flows(&mut k).len(), 1);
+    // Same for a policy without a trap.
+    let a = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let mut b = keys("site", "192.0.2.2", 0);
+    b.spi_out = 0x3000;
+    k.install(b, &config()).unwrap();
+    assert!(k.remove(a));
+    assert_eq!(flows_of(&mut k, FlowDir::In).len(), 1);
+    assert_eq!(
+        flows_of(&mut k, FlowDir::Out)
+            .iter()
+            .filter(|f| f.sa.spi == 0x3000)
+            .count(),
+        1
+    );
+}
+
+/// A reload that turns the on-demand policy into a passive one drops its
+/// trap, but a live CHILD SA that took over the trap's selector keeps
+/// its outbound flow.
+#[test]
+fn dropping_a_trap_gives_its_selector_back_to_the_live_child() {
+    let mut k = state();
+    k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    let reloaded =
+        crate::config::parse(&CONFIG.replace("    start: on-demand\n", ""), "t.conf").unwrap();
+    k.install_traps(&reloaded);
+    let out = flows_of(&mut k, FlowDir::Out);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].sa.spi, 0x2000, "the CHILD SA's flow, not deleted");
+}
+
+#[test]
+fn spi_requests_are_checked_against_the_policy_and_bounded() {
+    let mut k = state();
+    let c = config();
+    let us = "192.0.2.1:500".parse().unwrap();
+    let e = k
+        .reserve_for(&c, 1, "nosuch", us, "192.0.2.2:500".parse().unwrap())
+        .unwrap_err();
+    assert!(e.contains("no policy \"nosuch\""), "{e}");
+    let e = k
+        .reserve_for(&c, 1, "site", us, "192.0.2.9:500".parse().unwrap())
+        .unwrap_err();
+    assert!(e.contains("are not its addresses"), "{e}");
+    for _ in 0..4 {
+        k.reserve_for(&c, 1, "site", us, "192.0.2.2:500".parse().unwrap())
+            .unwrap();
+    }
+    let e = k
+        .reserve_for(&c, 1, "site", us, "192.0.2.2:500".parse().unwrap())
+        .unwrap_err();
+    assert!(e.contains("holds 4 unused SPIs"), "{e}");
+    assert!(
+        k.reserve_for(&c, 2, "site", us, "192.0.2.2:500".parse().unwrap())
+            .is_ok()
+    );
+}
+
+/// The negotiator dropped an IKE SA while the parent installed its CHILD
+/// SA: IkeGone takes the CHILD SA out of the kernel too.
+#[test]
+fn a_gone_ike_sa_takes_its_children_along() {
+    let mut k = state();
+    k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    assert_eq!(k.len(), 1);
+    k.ike_gone(9);
+    assert_eq!(k.len(), 0);
+    assert!(k.backend.owned().unwrap().sas.is_empty());
+}

@@ -51,6 +51,12 @@ pub(crate) trait Kernel: Send {
     /// The reqids this backend gives ikedaemon's SAs and flows.
     fn reqids(&self) -> RangeInclusive<u32>;
 
+    /// Whether tunnel mode needs fwd flows (Linux: forwarded packets are
+    /// checked against the fwd policies; KAME has no such direction).
+    fn needs_fwd(&self) -> bool {
+        true
+    }
+
     /// A descriptor to watch for kernel events, if the backend has one.
     fn event_fd(&self) -> Option<RawFd>;
 

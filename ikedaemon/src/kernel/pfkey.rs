@@ -41,6 +41,8 @@ pub(crate) struct PfKeyKernel {
     /// Algorithm numbers SADB_REGISTER announced for ESP.
     auth: Vec<u8>,
     encrypt: Vec<u8>,
+    /// The last `events` stopped at its cap with messages left.
+    more_events: bool,
 }
 
 fn kernel_error(op: &'static str, e: SocketError) -> KernelError {
@@ -125,8 +127,11 @@ impl PfKeyKernel {
         } else {
             "a kernel with IPSEC"
         };
-        let requests =
+        let mut requests =
             PfKeySocket::open().map_err(|e| format!("cannot open PF_KEY: {e} ({hint})"))?;
+        // Events come on the registered socket; Linux broadcasts every SA
+        // change to all sockets, which this one must not pile up.
+        requests.set_keep_events(false);
         let mut events =
             PfKeySocket::open().map_err(|e| format!("cannot open PF_KEY: {e} ({hint})"))?;
         let reply = events
@@ -149,6 +154,7 @@ impl PfKeyKernel {
             dialect,
             auth,
             encrypt,
+            more_events: false,
         })
     }
 
@@ -315,6 +321,14 @@ impl Kernel for PfKeyKernel {
         Some(self.events.as_raw_fd())
     }
 
+    fn needs_fwd(&self) -> bool {
+        self.dialect == Dialect::Linux
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.more_events.then(Instant::now)
+    }
+
     fn check_proposals(&self, policy: &str, esp: &[ProposalConfig]) -> Result<(), String> {
         for p in esp {
             for e in &p.encr {
@@ -439,7 +453,9 @@ impl Kernel for PfKeyKernel {
         if sa.integ.is_some() {
             exts.push((ExtKind::KeyAuth, ExtBody::Key(Key::new(sa.integ_key))));
         }
-        if d == Dialect::Kame {
+        // sadb_x_sa_replay (extension 26) exists on FreeBSD only; NetBSD
+        // and macOS number their extensions differently.
+        if d == Dialect::Kame && cfg!(target_os = "freebsd") {
             exts.push((
                 ExtKind::SaReplay,
                 ExtBody::SaReplay(U32Value {
@@ -542,10 +558,14 @@ impl Kernel for PfKeyKernel {
 
     fn events(&mut self, _now: Instant) -> Vec<KernelEvent> {
         let mut out = Vec::new();
+        self.more_events = true;
         for _ in 0..1024 {
             let m = match self.events.recv() {
                 Ok(Some(m)) => m,
-                Ok(None) => break,
+                Ok(None) => {
+                    self.more_events = false;
+                    break;
+                }
                 Err(SocketError::Overflow) => {
                     out.push(KernelEvent::Lost);
                     continue;

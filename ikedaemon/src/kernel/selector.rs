@@ -24,6 +24,10 @@ fn from_num(v6: bool, n: u128) -> IpAddr {
     }
 }
 
+/// At most this many kernel selectors per CHILD SA: each is three flows
+/// and as many kernel round trips, and a peer chooses the ranges.
+pub(crate) const MAX_SELECTORS: usize = 64;
+
 /// The smallest list of prefixes covering exactly `start..=end`.
 pub(crate) fn prefixes(start: IpAddr, end: IpAddr) -> Vec<(IpAddr, u8)> {
     let v6 = start.is_ipv6();
@@ -86,6 +90,11 @@ pub(crate) fn selectors(local: &[TsRange], remote: &[TsRange]) -> Result<Vec<Sel
             let (sport, dport) = (port(l)?, port(r)?);
             for src in prefixes(l.start, l.end) {
                 for dst in prefixes(r.start, r.end) {
+                    if out.len() >= MAX_SELECTORS {
+                        return Err(format!(
+                            "the traffic selectors need more than {MAX_SELECTORS} kernel selectors (ranges that are not prefixes split into many)"
+                        ));
+                    }
                     out.push(Selector {
                         src,
                         dst,
@@ -213,6 +222,14 @@ mod tests {
         let s = selectors(&l, &[ports]).unwrap();
         assert_eq!((s[0].proto, s[0].dport), (6, 80));
         assert!(selectors(&l[1..], &rm).is_err());
+        // A range that splits into many prefixes on both sides.
+        let odd = [r("198.51.100.1", "198.51.100.254")];
+        let odd2 = [r("203.0.113.1", "203.0.113.254")];
+        assert!(
+            selectors(&odd, &odd2)
+                .unwrap_err()
+                .contains("more than 64 kernel selectors")
+        );
     }
 
     #[test]

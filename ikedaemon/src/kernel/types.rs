@@ -234,7 +234,7 @@ pub(crate) struct Encap {
 /// Everything needed to add one SA. The keys are borrowed from the
 /// request's zeroizing buffers and never copied into anything that
 /// outlives the call, except the message buffer, which the backend wipes.
-#[derive(Debug)]
+/// `Debug` leaves the keys out.
 pub(crate) struct SaParams<'a> {
     /// Addresses and SPI.
     pub(crate) key: SaKey,
@@ -308,4 +308,21 @@ pub(crate) struct Owned {
     pub(crate) sas: Vec<SaKey>,
     /// Flows.
     pub(crate) flows: Vec<Flow>,
+}
+
+impl std::fmt::Debug for SaParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaParams")
+            .field("key", &self.key)
+            .field("inbound", &self.inbound)
+            .field("reqid", &self.reqid)
+            .field("mode", &self.mode)
+            .field("encr", &self.encr)
+            .field("integ", &self.integ)
+            .field("esn", &self.esn)
+            .field("keys", &"<redacted>")
+            .field("limits", &self.limits)
+            .field("encap", &self.encap)
+            .finish_non_exhaustive()
+    }
 }

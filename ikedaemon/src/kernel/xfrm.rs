@@ -28,8 +28,8 @@ use netlink_packet_xfrm::{
     AF_INET, AF_INET6, Address, Alg, AlgAead, AlgAuth, EncapTmpl, Id, LifetimeConfig, ReplayEsn,
     Selector as XSelector, UDP_ENCAP_ESPINUDP, UserPolicyId, UserPolicyInfo, UserSaId, UserSaInfo,
     UserSpiInfo, UserTemplate, XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL, XFRM_POLICY_FWD,
-    XFRM_POLICY_IN, XFRM_POLICY_OUT, XFRM_STATE_ESN, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE,
-    XfrmAttrs, XfrmMessage,
+    XFRM_POLICY_IN, XFRM_POLICY_OUT, XFRM_STATE_AF_UNSPEC, XFRM_STATE_ESN, XFRMNLGRP_ACQUIRE,
+    XFRMNLGRP_EXPIRE, XfrmAttrs, XfrmMessage,
 };
 use netlink_sys::{Socket, SocketAddr};
 use zeroize::{Zeroize, Zeroizing};
@@ -55,6 +55,8 @@ pub(crate) struct XfrmKernel {
     requests: Socket,
     events: Socket,
     seq: u32,
+    /// The last `events` stopped at its cap with messages left.
+    more_events: bool,
 }
 
 fn family(ip: IpAddr) -> u16 {
@@ -253,6 +255,7 @@ impl XfrmKernel {
             requests,
             events,
             seq: 1,
+            more_events: false,
         };
         // A dump proves the kernel speaks XFRM.
         k.dump_sas()
@@ -364,9 +367,12 @@ impl XfrmKernel {
     fn sa_info(sa: &SaParams<'_>) -> UserSaInfo {
         let inf = |v: u64| if v == 0 { u64::MAX } else { v };
         UserSaInfo {
-            selector: match sa.selector {
-                Some(s) => selector(&s),
-                None => XSelector {
+            selector: match (sa.selector, sa.mode) {
+                (Some(s), _) => selector(&s),
+                // Tunnel mode: any family inside (IPv6 in IPv4 and the
+                // reverse), with XFRM_STATE_AF_UNSPEC below.
+                (None, Mode::Tunnel) => XSelector::default(),
+                (None, Mode::Transport) => XSelector {
                     family: family(sa.key.dst),
                     ..XSelector::default()
                 },
@@ -389,7 +395,12 @@ impl XfrmKernel {
             family: family(sa.key.dst),
             mode: mode(sa.mode),
             replay_window: 0,
-            flags: if sa.esn { XFRM_STATE_ESN } else { 0 },
+            flags: if sa.esn { XFRM_STATE_ESN } else { 0 }
+                | if sa.selector.is_none() && sa.mode == Mode::Tunnel {
+                    XFRM_STATE_AF_UNSPEC
+                } else {
+                    0
+                },
             ..UserSaInfo::default()
         }
     }
@@ -446,6 +457,10 @@ impl Kernel for XfrmKernel {
 
     fn event_fd(&self) -> Option<RawFd> {
         Some(self.events.as_raw_fd())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.more_events.then(Instant::now)
     }
 
     fn allocate_spi(
@@ -618,11 +633,15 @@ impl Kernel for XfrmKernel {
     fn events(&mut self, _now: Instant) -> Vec<KernelEvent> {
         let mut out = Vec::new();
         let reqids = self.reqids();
+        self.more_events = true;
         for _ in 0..1024 {
             let mut rx: Vec<u8> = Vec::with_capacity(1 << 16);
             match self.events.recv(&mut rx, 0) {
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.more_events = false;
+                    break;
+                }
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     out.push(KernelEvent::Lost);
                     continue;

@@ -91,7 +91,12 @@ impl Parent {
                 log_error!("event loop: {e}");
                 return self.shutdown(1);
             }
-            if events.is_empty() {
+            if events.is_empty()
+                || self
+                    .kernel
+                    .next_deadline()
+                    .is_some_and(|t| t <= std::time::Instant::now())
+            {
                 self.on_kernel();
             }
             for ev in events.iter() {
@@ -238,7 +243,13 @@ impl Parent {
         match &mut answer {
             ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
                 if let Some((sa, policy, local, remote)) = reserve {
-                    *spi_in = Some(self.kernel.reserve(sa, &policy, local, remote));
+                    let r = self
+                        .kernel
+                        .reserve_for(&self.config, sa, &policy, local, remote);
+                    if let Err(e) = &r {
+                        log_error!("{e}");
+                    }
+                    *spi_in = Some(r);
                 }
             }
             ParentAnswer::Authenticated {

@@ -62,13 +62,7 @@ impl TsRange {
                 IpAddr::V4(Ipv4Addr::BROADCAST),
             )
         };
-        Self {
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: u16::MAX,
-            start,
-            end,
-        }
+        Self::between(start, end)
     }
 
     /// The addresses `start..=end`, every protocol and port.
@@ -84,13 +78,7 @@ impl TsRange {
 
     /// One host, every protocol and port.
     pub fn host(addr: IpAddr) -> Self {
-        Self {
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: u16::MAX,
-            start: addr,
-            end: addr,
-        }
+        Self::between(addr, addr)
     }
 }
 
