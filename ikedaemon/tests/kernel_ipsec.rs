@@ -350,6 +350,9 @@ fn acquire(backend: &'static str, esp: &'static str) {
     );
     let log = da.log_text();
     assert!(log.contains("needs an SA (ACQUIRE seq"), "{log}");
+    // Both backends name the trap's reqid (PF_KEY through the kernel's
+    // policy id from the SPDUPDATE reply).
+    assert!(log.contains(", reqid "), "{log}");
     assert!(log.contains("ACQUIRE for policy site: "), "{log}");
     assert_tunnel(&da, Some(spis(&wait_child(&db))), src, dst, "eth0");
 }

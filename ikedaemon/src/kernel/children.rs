@@ -327,10 +327,13 @@ impl KernelState {
             crate::config::Mode::Tunnel => Mode::Tunnel,
         };
         let reqid = self.allocate_reqid()?;
-        // Only the outbound direction traps; inbound flows come with an SA.
+        // Outbound traffic makes the kernel ACQUIRE; the inbound (and
+        // fwd) flows make it drop cleartext from the peer's side until
+        // an SA exists, as they will once it does.
+        let fwd = self.backend.needs_fwd();
         let flows = child_flows(&sel, reqid, mode, local, remote, 0, 0)
             .into_iter()
-            .filter(|f| f.dir == super::FlowDir::Out)
+            .filter(|f| fwd || f.dir != super::FlowDir::Fwd)
             .collect();
         Ok((reqid, flows))
     }
@@ -731,8 +734,8 @@ impl KernelState {
                     src,
                     dst,
                 } => {
-                    // PF_KEY's ACQUIRE names no reqid: match by the SA's
-                    // endpoints instead.
+                    // A PF_KEY ACQUIRE whose policy id is unknown names no
+                    // reqid: match by the SA's endpoints instead.
                     let ours = |t: &&Trap| {
                         t.reqid == reqid
                             || reqid == 0 && t.flows.iter().any(|f| f.sa.outer == (src, dst))
@@ -752,7 +755,12 @@ impl KernelState {
                         continue;
                     }
                     log_info!(
-                        "policy {policy}: traffic {src} -> {dst} needs an SA (ACQUIRE seq {seq})"
+                        "policy {policy}: traffic {src} -> {dst} needs an SA (ACQUIRE seq {seq}, {})",
+                        if reqid == 0 {
+                            "matched by the SA's endpoints".to_string()
+                        } else {
+                            format!("reqid {reqid}")
+                        }
                     );
                     self.acquires.insert(policy.clone(), (seq, now));
                     if config.policy(&policy).is_some() {

@@ -116,22 +116,24 @@ fn a_reserved_spi_installs_sas_and_flows_and_removal_takes_them_out() {
     );
     let owned = k.backend.owned().unwrap();
     assert_eq!(owned.sas.len(), 2);
-    // Trap of "trap" (out) + out/in/fwd of the CHILD SA.
-    assert_eq!(owned.flows.len(), 4);
+    // Trap of "trap" (out/in/fwd) + out/in/fwd of the CHILD SA.
+    assert_eq!(owned.flows.len(), 6);
     let views = k.views();
     assert_eq!(views[0].spi_in, spi);
     assert_eq!(views[0].installed, "recorded (kernel: none)");
     assert!(k.remove(spi));
     assert!(!k.remove(spi));
     assert_eq!(k.backend.owned().unwrap().sas.len(), 0);
-    assert_eq!(kernel_flows(&mut k).len(), 1, "the trap stays");
+    assert_eq!(kernel_flows(&mut k).len(), 3, "the trap stays");
 }
 
 #[test]
 fn the_responder_gets_its_spi_at_install_and_the_trap_flow_comes_back() {
     let mut k = state();
-    let trap = kernel_flows(&mut k)[0];
-    assert_eq!(trap.dir, FlowDir::Out);
+    let traps = kernel_flows(&mut k);
+    let dirs: Vec<FlowDir> = traps.iter().map(|f| f.dir).collect();
+    assert_eq!(dirs, [FlowDir::Out, FlowDir::In, FlowDir::Fwd]);
+    let trap = traps[0];
     // A CHILD SA for the on-demand policy reuses the trap's reqid, so
     // its out flow replaces the trap and gives it back on removal.
     let spi = k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
@@ -145,7 +147,7 @@ fn the_responder_gets_its_spi_at_install_and_the_trap_flow_comes_back() {
             .any(|f| f.dir == FlowDir::Out && f.sa.spi == 0x2000)
     );
     assert!(k.remove(spi));
-    assert_eq!(kernel_flows(&mut k), [trap]);
+    assert_eq!(kernel_flows(&mut k), traps);
 }
 
 #[test]
@@ -158,7 +160,7 @@ fn decouple_unloads_and_couple_loads_again() {
     assert!(k.couple().contains("1 of 1 CHILD SAs loaded"));
     let owned = k.backend.owned().unwrap();
     assert!(owned.sas.iter().any(|s| s.spi == spi));
-    assert_eq!(owned.flows.len(), 4);
+    assert_eq!(owned.flows.len(), 6);
 }
 
 #[test]
@@ -283,20 +285,24 @@ fn removing_the_replaced_child_keeps_the_new_ones_flows() {
     assert_eq!(flows_of(&mut k, FlowDir::Out)[0].sa.spi, 0x3000);
     assert!(k.remove(new));
     // Only the trap is left.
-    assert_eq!(kernel_flows(&mut k).len(), 1);
-    // Same for a policy without a trap.
+    assert_eq!(kernel_flows(&mut k).len(), 3);
+    // Same for a policy without a trap: the replacement keeps the reqid,
+    // and after the old one goes its three flows name the new SA.
     let a = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
     let mut b = keys("site", "192.0.2.2", 0);
     b.spi_out = 0x3000;
-    k.install(b, &config()).unwrap();
+    let b = k.install(b, &config()).unwrap();
+    let site = k.children[0].reqid;
+    assert_eq!(k.children[1].reqid, site);
     assert!(k.remove(a));
-    assert_eq!(flows_of(&mut k, FlowDir::In).len(), 1);
+    let of_site: Vec<(FlowDir, u32)> = kernel_flows(&mut k)
+        .into_iter()
+        .filter(|f| f.sa.reqid == site)
+        .map(|f| (f.dir, f.sa.spi))
+        .collect();
     assert_eq!(
-        flows_of(&mut k, FlowDir::Out)
-            .iter()
-            .filter(|f| f.sa.spi == 0x3000)
-            .count(),
-        1
+        of_site,
+        [(FlowDir::Out, 0x3000), (FlowDir::In, b), (FlowDir::Fwd, b)]
     );
 }
 

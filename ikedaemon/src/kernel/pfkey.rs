@@ -43,6 +43,8 @@ pub(crate) struct PfKeyKernel {
     encrypt: Vec<u8>,
     /// The last `events` stopped at its cap with messages left.
     more_events: bool,
+    /// Kernel policy id → our reqid, from the SPDUPDATE replies.
+    policy_reqids: std::collections::HashMap<u32, u32>,
 }
 
 fn kernel_error(op: &'static str, e: SocketError) -> KernelError {
@@ -155,6 +157,7 @@ impl PfKeyKernel {
             auth,
             encrypt,
             more_events: false,
+            policy_reqids: std::collections::HashMap::new(),
         })
     }
 
@@ -542,18 +545,29 @@ impl Kernel for PfKeyKernel {
 
     fn add_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
         let m = self.flow_message(MessageType::XSpdUpdate, flow, true)?;
-        self.requests
+        let reply = self
+            .requests
             .request(m)
-            .map(|_| ())
-            .map_err(|e| kernel_error("SADB_X_SPDUPDATE", e))
+            .map_err(|e| kernel_error("SADB_X_SPDUPDATE", e))?;
+        // The kernel's id of the policy: its ACQUIREs name it.
+        if let Some(ExtBody::Policy(p)) = reply.get(ExtKind::Policy)
+            && p.id != 0
+        {
+            self.policy_reqids.insert(p.id, flow.sa.reqid);
+        }
+        Ok(())
     }
 
     fn delete_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
         let m = self.flow_message(MessageType::XSpdDelete, flow, false)?;
-        self.requests
+        let reply = self
+            .requests
             .request(m)
-            .map(|_| ())
-            .map_err(|e| kernel_error("SADB_X_SPDDELETE", e))
+            .map_err(|e| kernel_error("SADB_X_SPDDELETE", e))?;
+        if let Some(ExtBody::Policy(p)) = reply.get(ExtKind::Policy) {
+            self.policy_reqids.remove(&p.id);
+        }
+        Ok(())
     }
 
     fn events(&mut self, _now: Instant) -> Vec<KernelEvent> {
@@ -589,9 +603,15 @@ impl Kernel for PfKeyKernel {
             match msg.msg_type {
                 MessageType::Acquire => out.push(KernelEvent::Acquire {
                     seq: msg.seq,
-                    // Linux af_key's ACQUIRE names the policy, not the
-                    // reqid: the caller matches it by addresses.
-                    reqid: 0,
+                    // The ACQUIRE names the policy (its id), not the
+                    // reqid; without a known id the caller matches by
+                    // the SA's endpoints.
+                    reqid: match msg.get(ExtKind::Policy) {
+                        Some(ExtBody::Policy(p)) => {
+                            self.policy_reqids.get(&p.id).copied().unwrap_or(0)
+                        }
+                        _ => 0,
+                    },
                     src,
                     dst,
                 }),
