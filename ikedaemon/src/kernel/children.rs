@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use super::Kernel;
 use super::selector::{child_flows, selectors};
 use super::types::{
-    Encap, Flow, KernelError, KernelEvent, Limits, Mode, SaKey, SaParams, Selector, Usage,
+    Encap, Flow, KernelError, KernelEvent, Limits, Mode, SaKey, SaParams, Selector,
 };
 use super::validate::{Checked, check};
 use crate::config::{Config, Policy, StartAction};
+use crate::control_proto::ChildInfo;
 use crate::ike::engine::ChildSaKeys;
 use crate::ike::engine::ts::join;
 use crate::{log_error, log_info, log_verbose, log_warn};
@@ -79,33 +80,6 @@ pub(crate) enum Notice {
         /// Hard: the kernel deleted an SA of it.
         hard: bool,
     },
-}
-
-/// An installed CHILD SA as `ikectl show sa` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ChildView {
-    /// The IKE SA.
-    pub(crate) ike: u64,
-    /// Our inbound SPI.
-    pub(crate) spi_in: u32,
-    /// Outbound SPI.
-    pub(crate) spi_out: u32,
-    /// Algorithms.
-    pub(crate) algorithms: String,
-    /// `tunnel`, `transport`, with ` udp-encap`.
-    pub(crate) mode: String,
-    /// Selectors.
-    pub(crate) local_ts: String,
-    /// Selectors.
-    pub(crate) remote_ts: String,
-    /// `kernel (xfrm)`, `decoupled`, `recorded (kernel: none)`.
-    pub(crate) installed: String,
-    /// Seconds since installed.
-    pub(crate) age_secs: u64,
-    /// Seconds until the hard lifetime ends.
-    pub(crate) expires_in: Option<u64>,
-    /// Inbound and outbound counters.
-    pub(crate) usage: Option<(Usage, Usage)>,
 }
 
 /// The kernel backend and what ikedaemon installed through it.
@@ -331,10 +305,7 @@ impl KernelState {
         // fwd) flows make it drop cleartext from the peer's side until
         // an SA exists, as they will once it does.
         let fwd = self.backend.needs_fwd();
-        let flows = child_flows(&sel, reqid, mode, local, remote, 0, 0)
-            .into_iter()
-            .filter(|f| fwd || f.dir != super::FlowDir::Fwd)
-            .collect();
+        let flows = child_flows(&sel, reqid, mode, (local, remote), (0, 0), fwd);
         Ok((reqid, flows))
     }
 
@@ -480,14 +451,10 @@ impl KernelState {
                 &checked.selectors,
                 reqid,
                 checked.mode,
-                local,
-                remote,
-                spi_in,
-                keys.spi_out,
-            )
-            .into_iter()
-            .filter(|f| fwd || f.dir != super::FlowDir::Fwd)
-            .collect(),
+                (local, remote),
+                (spi_in, keys.spi_out),
+                fwd,
+            ),
             limits: lifetimes(policy),
             checked,
             reqid,
@@ -704,8 +671,8 @@ impl KernelState {
         let children = std::mem::take(&mut self.children);
         let mut loaded = 0;
         for c in &children {
-            // The inbound SA has no larval SA any more: add, not update.
-            match self.load_again(c) {
+            // No larval SA is left: the backends ADD the inbound SA.
+            match self.load(c) {
                 Ok(()) => loaded += 1,
                 Err(e) => log_error!("couple: CHILD SA {:08x}: {e}", c.inbound.spi),
             }
@@ -713,12 +680,6 @@ impl KernelState {
         let n = children.len();
         self.children = children;
         format!("coupled: {loaded} of {n} CHILD SAs loaded into the kernel")
-    }
-
-    fn load_again(&mut self, c: &Installed) -> Result<(), KernelError> {
-        // The larval SA is gone: every backend adds an inbound SA whose
-        // UPDATE finds none.
-        self.load(c)
     }
 
     /// Kernel events → what the negotiator must hear.
@@ -827,8 +788,9 @@ impl KernelState {
             .collect()
     }
 
-    /// The installed CHILD SAs with their kernel counters.
-    pub(crate) fn views(&mut self) -> Vec<ChildView> {
+    /// The installed CHILD SAs as `ikectl show sa` lists them (with the
+    /// kernel's counters), each with the IKE SA it belongs to.
+    pub(crate) fn views(&mut self) -> Vec<(u64, ChildInfo)> {
         let now = Instant::now();
         let mut out = Vec::new();
         for i in 0..self.children.len() {
@@ -843,28 +805,33 @@ impl KernelState {
             };
             let c = &self.children[i];
             let age = now.saturating_duration_since(c.since);
-            out.push(ChildView {
-                ike: c.keys.ike,
-                spi_in: c.inbound.spi,
-                spi_out: c.outbound.spi,
-                algorithms: c.keys.algorithms.clone(),
-                mode: format!(
-                    "{}{}",
-                    c.checked.mode,
-                    if c.keys.udp_encap { " udp-encap" } else { "" }
-                ),
-                local_ts: join(&c.keys.local_ts),
-                remote_ts: join(&c.keys.remote_ts),
-                installed: match (self.coupled, self.backend.name()) {
-                    (false, _) => "decoupled (not in the kernel)".into(),
-                    (true, "none") => "recorded (kernel: none)".into(),
-                    (true, name) => format!("kernel ({name}, reqid {})", c.reqid),
+            let hex = |spi: u32| format!("{spi:08x}");
+            let ts = |v: &[crate::ike::wire::TsRange]| v.iter().map(|t| t.to_string()).collect();
+            out.push((
+                c.keys.ike,
+                ChildInfo {
+                    spi_in: hex(c.inbound.spi),
+                    spi_out: hex(c.outbound.spi),
+                    algorithms: c.keys.algorithms.clone(),
+                    mode: format!(
+                        "{}{}",
+                        c.checked.mode,
+                        if c.keys.udp_encap { " udp-encap" } else { "" }
+                    ),
+                    local_ts: ts(&c.keys.local_ts),
+                    remote_ts: ts(&c.keys.remote_ts),
+                    installed: match (self.coupled, self.backend.name()) {
+                        (false, _) => "decoupled (not in the kernel)".into(),
+                        (true, "none") => "recorded (kernel: none)".into(),
+                        (true, name) => format!("kernel ({name}, reqid {})", c.reqid),
+                    },
+                    age_secs: age.as_secs(),
+                    expires_in: (c.limits.hard_secs > 0)
+                        .then(|| c.limits.hard_secs.saturating_sub(age.as_secs())),
+                    bytes: usage.map(|(i, o)| (i.bytes, o.bytes)),
+                    packets: usage.map(|(i, o)| (i.packets, o.packets)),
                 },
-                age_secs: age.as_secs(),
-                expires_in: (c.limits.hard_secs > 0)
-                    .then(|| c.limits.hard_secs.saturating_sub(age.as_secs())),
-                usage,
-            });
+            ));
         }
         out
     }

@@ -119,8 +119,10 @@ fn a_reserved_spi_installs_sas_and_flows_and_removal_takes_them_out() {
     // Trap of "trap" (out/in/fwd) + out/in/fwd of the CHILD SA.
     assert_eq!(owned.flows.len(), 6);
     let views = k.views();
-    assert_eq!(views[0].spi_in, spi);
-    assert_eq!(views[0].installed, "recorded (kernel: none)");
+    assert_eq!(views[0].0, 9);
+    assert_eq!(views[0].1.spi_in, format!("{spi:08x}"));
+    assert_eq!(views[0].1.installed, "recorded (kernel: none)");
+    assert_eq!(views[0].1.local_ts, ["198.51.100.0/24"]);
     assert!(k.remove(spi));
     assert!(!k.remove(spi));
     assert_eq!(k.backend.owned().unwrap().sas.len(), 0);
@@ -156,7 +158,7 @@ fn decouple_unloads_and_couple_loads_again() {
     let spi = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
     assert!(k.decouple().contains("1 CHILD SAs unloaded"));
     assert!(k.backend.owned().unwrap().sas.is_empty());
-    assert_eq!(k.views()[0].installed, "decoupled (not in the kernel)");
+    assert_eq!(k.views()[0].1.installed, "decoupled (not in the kernel)");
     assert!(k.couple().contains("1 of 1 CHILD SAs loaded"));
     let owned = k.backend.owned().unwrap();
     assert!(owned.sas.iter().any(|s| s.spi == spi));

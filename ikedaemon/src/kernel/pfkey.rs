@@ -97,17 +97,6 @@ fn host(ip: IpAddr, d: Dialect) -> ExtBody {
     ExtBody::Address(Address::host(SocketAddr::new(ip, 0), d))
 }
 
-fn sa_ext(spi: u32) -> ExtBody {
-    ExtBody::Sa(Sa {
-        spi,
-        replay: 0,
-        state: SaState::Mature,
-        auth: 0,
-        encrypt: 0,
-        flags: 0,
-    })
-}
-
 fn build(t: MessageType, exts: Vec<(ExtKind, ExtBody)>) -> Result<Message, KernelError> {
     let mut m = Message::new(t, SaType::Esp);
     for (k, b) in exts {
@@ -193,6 +182,26 @@ impl PfKeyKernel {
             }
         }
         None
+    }
+
+    /// A DELETE or GET naming one ESP SA: SPI, source, destination.
+    fn sa_id_message(&self, t: MessageType, key: &SaKey) -> Result<Message, KernelError> {
+        let sa = Sa {
+            spi: key.spi,
+            replay: 0,
+            state: SaState::Mature,
+            auth: 0,
+            encrypt: 0,
+            flags: 0,
+        };
+        build(
+            t,
+            vec![
+                (ExtKind::Sa, ExtBody::Sa(sa)),
+                (ExtKind::AddressSrc, host(key.src, self.dialect)),
+                (ExtKind::AddressDst, host(key.dst, self.dialect)),
+            ],
+        )
     }
 
     fn selector_ext(end: (IpAddr, u8), port: u16, proto: u8) -> ExtBody {
@@ -504,15 +513,7 @@ impl Kernel for PfKeyKernel {
     }
 
     fn delete_sa(&mut self, key: &SaKey) -> Result<(), KernelError> {
-        let d = self.dialect;
-        let m = build(
-            MessageType::Delete,
-            vec![
-                (ExtKind::Sa, sa_ext(key.spi)),
-                (ExtKind::AddressSrc, host(key.src, d)),
-                (ExtKind::AddressDst, host(key.dst, d)),
-            ],
-        )?;
+        let m = self.sa_id_message(MessageType::Delete, key)?;
         self.requests
             .request(m)
             .map(|_| ())
@@ -520,15 +521,7 @@ impl Kernel for PfKeyKernel {
     }
 
     fn usage(&mut self, key: &SaKey) -> Result<Usage, KernelError> {
-        let d = self.dialect;
-        let m = build(
-            MessageType::Get,
-            vec![
-                (ExtKind::Sa, sa_ext(key.spi)),
-                (ExtKind::AddressSrc, host(key.src, d)),
-                (ExtKind::AddressDst, host(key.dst, d)),
-            ],
-        )?;
+        let m = self.sa_id_message(MessageType::Get, key)?;
         let reply = self
             .requests
             .request(m)

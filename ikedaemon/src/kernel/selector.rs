@@ -122,15 +122,15 @@ pub(crate) fn priority(s: &Selector) -> u32 {
 }
 
 /// The flows of a CHILD SA: out (local → remote), in, and in tunnel mode
-/// fwd (so a gateway forwards what it decrypted).
+/// where the kernel has the direction (`fwd`), fwd (so a gateway forwards
+/// what it decrypted).
 pub(crate) fn child_flows(
     selectors: &[Selector],
     reqid: u32,
     mode: Mode,
-    local: IpAddr,
-    remote: IpAddr,
-    spi_in: u32,
-    spi_out: u32,
+    (local, remote): (IpAddr, IpAddr),
+    (spi_in, spi_out): (u32, u32),
+    fwd: bool,
 ) -> Vec<Flow> {
     let mut flows = Vec::new();
     for s in selectors {
@@ -159,7 +159,7 @@ pub(crate) fn child_flows(
             sa: inbound,
             priority: priority(&rev),
         });
-        if mode == Mode::Tunnel {
+        if fwd && mode == Mode::Tunnel {
             flows.push(Flow {
                 dir: FlowDir::Fwd,
                 selector: rev,
@@ -258,12 +258,19 @@ mod tests {
         )
         .unwrap();
         let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        let f = child_flows(&s, 7, Mode::Tunnel, a, b, 0x100, 0x200);
+        let f = child_flows(&s, 7, Mode::Tunnel, (a, b), (0x100, 0x200), true);
         let dirs: Vec<_> = f.iter().map(|f| f.dir).collect();
         assert_eq!(dirs, [FlowDir::Out, FlowDir::In, FlowDir::Fwd]);
         assert_eq!(f[0].sa.outer, (a, b));
         assert_eq!(f[1].sa.outer, (b, a));
         assert_eq!(f[1].selector.src.0.to_string(), "203.0.113.0");
-        assert_eq!(child_flows(&s, 7, Mode::Transport, a, b, 1, 2).len(), 2);
+        assert_eq!(
+            child_flows(&s, 7, Mode::Transport, (a, b), (1, 2), true).len(),
+            2
+        );
+        assert_eq!(
+            child_flows(&s, 7, Mode::Tunnel, (a, b), (1, 2), false).len(),
+            2
+        );
     }
 }

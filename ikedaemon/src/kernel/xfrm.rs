@@ -267,7 +267,7 @@ impl XfrmKernel {
     /// seq up to the ACK (or the end of a dump); an errno is an error.
     fn request(
         &mut self,
-        mut msg: XfrmMessage,
+        msg: XfrmMessage,
         flags: u16,
         op: &'static str,
     ) -> Result<Vec<XfrmMessage>, KernelError> {
@@ -276,8 +276,7 @@ impl XfrmKernel {
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | flags;
         header.sequence_number = seq;
-        let mut nl = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg.clone()));
-        wipe(&mut msg);
+        let mut nl = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
         nl.finalize();
         let mut buf = Zeroizing::new(vec![0u8; nl.buffer_len()]);
         nl.serialize(&mut buf);
@@ -505,47 +504,43 @@ impl Kernel for XfrmKernel {
     }
 
     fn add_sa(&mut self, sa: &SaParams<'_>) -> Result<(), KernelError> {
-        let mut nlas = algorithms(sa)?;
-        if let Some(e) = sa.encap {
-            nlas.push(XfrmAttrs::EncapsulationTemplate(EncapTmpl {
-                encap_type: UDP_ENCAP_ESPINUDP,
-                encap_sport: e.sport,
-                encap_dport: e.dport,
-                encap_oa: Address::default(),
+        // Built per attempt: `request` wipes the keys of what it sends.
+        let message = || -> Result<SaMod, KernelError> {
+            let mut nlas = algorithms(sa)?;
+            if let Some(e) = sa.encap {
+                nlas.push(XfrmAttrs::EncapsulationTemplate(EncapTmpl {
+                    encap_type: UDP_ENCAP_ESPINUDP,
+                    encap_sport: e.sport,
+                    encap_dport: e.dport,
+                    encap_oa: Address::default(),
+                }));
+            }
+            // XFRMA_REPLAY_ESN_VAL: windows above 32 packets, and ESN.
+            let window = sa.replay_window.max(32).div_ceil(32) * 32;
+            nlas.push(XfrmAttrs::ReplayStateEsn(ReplayEsn {
+                bmp_len: window / 32,
+                replay_window: window,
+                bmp: vec![0; (window / 32) as usize],
+                ..ReplayEsn::default()
             }));
-        }
-        // XFRMA_REPLAY_ESN_VAL: windows above 32 packets, and ESN.
-        let window = sa.replay_window.max(32).div_ceil(32) * 32;
-        nlas.push(XfrmAttrs::ReplayStateEsn(ReplayEsn {
-            bmp_len: window / 32,
-            replay_window: window,
-            bmp: vec![0; (window / 32) as usize],
-            ..ReplayEsn::default()
-        }));
-        let msg = SaMod {
-            user_sa_info: Self::sa_info(sa),
-            nlas,
+            Ok(SaMod {
+                user_sa_info: Self::sa_info(sa),
+                nlas,
+            })
         };
         if sa.inbound {
+            // The larval SA from ALLOCSPI, unless the kernel expired it
+            // (about 30 s) or `couple` loads the SA again.
             match self.request(
-                XfrmMessage::UpdateSa(msg.clone()),
+                XfrmMessage::UpdateSa(message()?),
                 NLM_F_ACK,
                 "XFRM_MSG_UPDSA",
             ) {
-                Ok(_) => {
-                    let mut m = XfrmMessage::AddSa(msg);
-                    wipe(&mut m);
-                    return Ok(());
-                }
                 Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    let mut m = XfrmMessage::AddSa(msg);
-                    wipe(&mut m);
-                    return Err(e);
-                }
+                other => return other.map(|_| ()),
             }
         }
-        self.request(XfrmMessage::AddSa(msg), NLM_F_ACK, "XFRM_MSG_NEWSA")
+        self.request(XfrmMessage::AddSa(message()?), NLM_F_ACK, "XFRM_MSG_NEWSA")
             .map(|_| ())
     }
 
