@@ -31,8 +31,11 @@ fn policy(p: &PolicyInfo) {
 
 fn sa(s: &SaInfo) {
     let when = |v: Option<u64>| v.map_or("-".to_string(), |s| format!("{s}s"));
+    let reauth = s
+        .reauth_in
+        .map_or(String::new(), |r| format!(" reauth {r}s"));
     println!(
-        "{} {} {} {} {} age {}s rekey {} expire {}",
+        "{} {} {} {} {} age {}s rekey {}{reauth} expire {}",
         s.policy,
         s.spis,
         s.peer,
@@ -58,9 +61,14 @@ fn child(c: &ChildInfo) {
         Some((i, o)) => format!("{bytes} packets in {i} out {o}"),
         None => bytes,
     };
-    let expire = c.expires_in.map_or("-".to_string(), |s| format!("{s}s"));
+    let when = |v: Option<u64>| v.map_or("-".to_string(), |s| format!("{s}s"));
+    let state = if c.state.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", c.state)
+    };
     println!(
-        "  CHILD {}/{} {} {} {} === {} age {}s expire {} {} [{}]",
+        "  CHILD {}/{}{state} {} {} {} === {} age {}s rekey {} expire {} {} [{}]",
         c.spi_in,
         c.spi_out,
         c.algorithms,
@@ -68,7 +76,8 @@ fn child(c: &ChildInfo) {
         c.local_ts.join(","),
         c.remote_ts.join(","),
         c.age_secs,
-        expire,
+        when(c.rekey_in),
+        when(c.expires_in),
         bytes,
         c.installed
     );

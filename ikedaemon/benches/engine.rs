@@ -114,6 +114,22 @@ fn answer(auth: &Auth, r: ParentRequest) -> ParentAnswer {
                 verdict,
             }
         }
+        ParentRequest::ReserveSpi { sa, request, .. } => ParentAnswer::Reserved {
+            sa,
+            request,
+            spi_in: Ok(next_spi()),
+        },
+        ParentRequest::InstallChild {
+            sa, request, child, ..
+        } => ParentAnswer::Installed {
+            sa,
+            request,
+            child: Ok(if child.spi_in == 0 {
+                next_spi()
+            } else {
+                child.spi_in
+            }),
+        },
     }
 }
 
@@ -142,6 +158,8 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),
+        ike_rekey: None,
+        ike_reauth: None,
         ike_expire: None,
         child_expire: None,
     }

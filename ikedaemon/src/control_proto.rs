@@ -156,6 +156,9 @@ pub struct SaInfo {
     pub algorithms: String,
     /// Seconds until rekey, if scheduled.
     pub rekey_in: Option<u64>,
+    /// Seconds until reauthentication, if scheduled.
+    #[serde(default)]
+    pub reauth_in: Option<u64>,
     /// Seconds until hard expiry, if any.
     pub expires_in: Option<u64>,
     /// The peer's authenticated identity (empty before IKE_AUTH).
@@ -167,6 +170,11 @@ pub struct SaInfo {
     /// Its CHILD SAs, as the parent recorded them.
     #[serde(default)]
     pub children: Vec<ChildInfo>,
+    /// Where the negotiator has each CHILD SA: (inbound SPI in hex,
+    /// `INSTALLED` / `REKEYING` / `REKEYED` / `DELETING`); the parent puts
+    /// it into `children`.
+    #[serde(default)]
+    pub child_states: Vec<(String, String)>,
 }
 
 /// A CHILD SA under an IKE SA in `show sa`.
@@ -191,6 +199,13 @@ pub struct ChildInfo {
     /// Seconds until its hard lifetime ends, if it has one.
     #[serde(default)]
     pub expires_in: Option<u64>,
+    /// Seconds until its soft lifetime (rekey), if it has one.
+    #[serde(default)]
+    pub rekey_in: Option<u64>,
+    /// `INSTALLED`, `REKEYING`, `REKEYED` (replaced, waiting for its
+    /// DELETE), `DELETING`.
+    #[serde(default)]
+    pub state: String,
     /// Bytes in and out, when the kernel reports them.
     pub bytes: Option<(u64, u64)>,
     /// Packets in and out, when the kernel reports them.

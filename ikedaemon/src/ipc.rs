@@ -76,6 +76,10 @@ pub struct PolicySpec {
     pub dpd_secs: u64,
     /// IKE SAs without a CHILD SA (RFC 6023).
     pub childless: crate::ike::engine::Childless,
+    /// IKE SA rekey time in seconds (0: never).
+    pub ike_rekey_secs: u64,
+    /// IKE SA reauthentication time in seconds (0: never).
+    pub ike_reauth_secs: u64,
     /// IKE SA hard lifetime in seconds (0: none).
     pub ike_expire_secs: u64,
     /// CHILD SA hard lifetime in seconds (0: none).
@@ -110,6 +114,8 @@ impl PolicySpec {
             certreq: self.ca_hashes.concat(),
             dpd: secs(self.dpd_secs),
             childless: self.childless,
+            ike_rekey: secs(self.ike_rekey_secs),
+            ike_reauth: secs(self.ike_reauth_secs),
             ike_expire: secs(self.ike_expire_secs),
             child_expire: secs(self.child_expire_secs),
         })
@@ -182,6 +188,17 @@ privsep::ipc_enum! {
         ChildGone(u32) = 6,
         /// An IKE SA is gone: the parent forgets its signing count.
         IkeGone(u64) = 7,
+        /// An IKE SA was rekeyed: its CHILD SAs belong to the new one.
+        IkeRekeyed {
+            /// The old IKE SA.
+            old: u64,
+            /// The new one.
+            new: u64,
+        } = 8,
+        /// Add the outbound SA of a CHILD SA installed inbound-only (the
+        /// responder of a rekey, once the old CHILD SA is gone). Our
+        /// inbound SPI names it.
+        ActivateOutbound(u32) = 9,
     }
 }
 

@@ -182,13 +182,13 @@ fn two_daemons_establish_with_ecdsa_certificates_and_agree() {
     assert_eq!(ca["algorithms"], cb["algorithms"]);
 }
 
-/// A CHILD SA's soft lifetime (kernel: none emulates it): until
-/// CREATE_CHILD_SA exists, the initiator recreates the IKE SA and its
-/// CHILD SA and deletes the old one once the new CHILD SA is installed;
-/// the responder leaves it to the initiator. Both end with one IKE SA.
+/// Short lifetimes (kernel: none emulates the CHILD SAs' soft expiry, the
+/// engine times the IKE SA's rekey): both daemons rekey CHILD and IKE SAs
+/// with CREATE_CHILD_SA, again and again; between rekeys each side has one
+/// IKE SA and one CHILD SA, and both agree on their SPIs.
 #[test]
-fn a_soft_lifetime_recreates_the_ike_sa_make_before_break() {
-    let lifetime = "    lifetime:\n      child: { rekey: 2s, expire: 60s }\n";
+fn short_lifetimes_rekey_child_and_ike_sas_with_create_child_sa() {
+    let lifetime = "    lifetime:\n      ike: { rekey: 6s, expire: 120s }\n      child: { rekey: 3s, expire: 120s }\n";
     let (a, b) = interop::pair();
     let db = Daemon::start_with(b, |c| interop::config(c, false, "passive", lifetime));
     let da = Daemon::start_with(a, |c| interop::config(c, true, "active", lifetime));
@@ -202,31 +202,49 @@ fn a_soft_lifetime_recreates_the_ike_sa_make_before_break() {
         .as_str()
         .unwrap()
         .to_string();
-    da.wait_log("recreating it (no CREATE_CHILD_SA rekeying yet)");
-    db.wait_log("the peer initiated this IKE SA and recreates it");
-    // Settled: one IKE SA on each side, new SPIs, a new CHILD SA, and the
-    // same on both ends.
-    let settled = interop::wait_for(10, || {
+    // Several rounds of both kinds, from either side.
+    let rounds = interop::wait_for(40, || {
+        let (la, lb) = (da.log_text(), db.log_text());
+        let both = format!("{la}{lb}");
+        (both.matches("rekeyed CHILD SA").count() >= 6
+            && both.matches("IKE SA rekeyed").count() >= 2)
+            .then_some(())
+    });
+    assert!(
+        rounds.is_some(),
+        "A: {}\nB: {}",
+        da.log_text(),
+        db.log_text()
+    );
+    // Settled between rekeys: one IKE SA and one CHILD SA on each side,
+    // new SPIs, the same on both ends.
+    let settled = interop::wait_for(20, || {
         let (ja, jb) = (interop::show_sa_json(&da), interop::show_sa_json(&db));
         let one = |j: &serde_json::Value| {
             j.as_array().is_some_and(|a| a.len() == 1)
+                && j[0]["state"] == "ESTABLISHED"
                 && j[0]["children"].as_array().is_some_and(|c| c.len() == 1)
         };
         (one(&ja)
             && one(&jb)
-            && ja[0]["spis"] != old_spis.as_str()
-            && ja[0]["spis"] == jb[0]["spis"])
+            && ja[0]["spis"] == jb[0]["spis"]
+            && ja[0]["children"][0]["spi_in"] == jb[0]["children"][0]["spi_out"])
             .then_some((ja, jb))
     });
-    let (ja, jb) = settled.unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    let (ja, _) = settled.unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    assert_ne!(ja[0]["spis"], old_spis.as_str());
     assert_ne!(ja[0]["children"][0]["spi_in"], old_child.as_str());
-    assert_eq!(
-        ja[0]["children"][0]["spi_in"],
-        jb[0]["children"][0]["spi_out"]
-    );
+    // show sa says when the IKE SA rekeys and expires.
+    assert!(ja[0]["rekey_in"].as_u64().is_some_and(|s| s <= 6), "{ja}");
     assert!(
-        da.log_text()
-            .contains("deleted: replaced by a new IKE SA and CHILD SA")
+        ja[0]["expires_in"].as_u64().is_some_and(|s| s <= 120),
+        "{ja}"
     );
-    assert!(db.log_text().contains("deleted by the peer"));
+    for d in [&da, &db] {
+        let log = d.log_text();
+        assert!(
+            !log.contains("giving up") && !log.contains("recreating"),
+            "{log}"
+        );
+    }
 }

@@ -30,9 +30,24 @@ pub(crate) fn build_lifetimes(
         Some(r) => (r.ike, r.child),
         None => (None, None),
     };
-    let ike = match ike {
-        Some(RawSaLifetime { rekey, expire }) => times(rekey, expire, IKE_REKEY, IKE_EXPIRE, ctx)?,
-        None => (IKE_REKEY, IKE_EXPIRE),
+    let (ike, reauth) = match ike {
+        Some(RawSaLifetime {
+            rekey,
+            expire,
+            reauth_time,
+        }) => {
+            let reauth = match reauth_time {
+                Some(r) if r.value.0.is_zero() => {
+                    return Err(ctx.errors.value(
+                        Position::of(&r),
+                        "reauth_time: expected a duration longer than 0s",
+                    ));
+                }
+                r => r.map(|r| r.value.0),
+            };
+            (times(rekey, expire, IKE_REKEY, IKE_EXPIRE, ctx)?, reauth)
+        }
+        None => ((IKE_REKEY, IKE_EXPIRE), None),
     };
     let child = match child {
         Some(c) => child_lifetime(c, ctx)?,
@@ -47,6 +62,7 @@ pub(crate) fn build_lifetimes(
         ike: SaLifetime {
             rekey: ike.0,
             expire: ike.1,
+            reauth,
         },
         child,
     })

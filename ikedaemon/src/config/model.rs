@@ -176,6 +176,9 @@ pub struct SaLifetime {
     pub rekey: Duration,
     /// Delete after this long (greater than `rekey`).
     pub expire: Duration,
+    /// Reauthenticate (a new IKE SA with IKE_AUTH) after this long,
+    /// counted across rekeys; `None`: never.
+    pub reauth: Option<Duration>,
 }
 
 /// Rekey and expiry limits of a CHILD SA.

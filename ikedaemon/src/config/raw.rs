@@ -109,6 +109,7 @@ pub(crate) struct RawLifetimes {
 pub(crate) struct RawSaLifetime {
     pub(crate) rekey: Option<Spanned<TimeSpan>>,
     pub(crate) expire: Option<Spanned<TimeSpan>>,
+    pub(crate) reauth_time: Option<Spanned<TimeSpan>>,
 }
 
 /// `lifetime: { child: ... }`.

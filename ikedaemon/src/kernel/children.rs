@@ -66,6 +66,10 @@ struct Installed {
     /// A soft EXPIRE was reported (the kernel sends one per SA; the
     /// negotiator hears once per CHILD SA).
     soft_reported: bool,
+    /// The outbound SA is in the kernel. The responder of a rekey adds it
+    /// only once the initiator deleted the old CHILD SA (and so surely
+    /// has the new inbound SA): no packet goes to an SPI the peer lacks.
+    outbound_active: bool,
 }
 
 /// What the negotiator must hear about after kernel events.
@@ -102,9 +106,16 @@ impl std::fmt::Debug for KernelState {
     }
 }
 
+/// The kernel lifetimes of a CHILD SA of `policy`: the soft (rekey) time
+/// with random jitter of up to a tenth in whole seconds (kernels count
+/// seconds), so that CHILD SAs set up together do not all rekey in the
+/// same second.
 fn lifetimes(policy: &Policy) -> Limits {
     let l = &policy.lifetime.child;
-    Limits::new(l.rekey, l.expire, l.rekey_bytes, l.expire_bytes)
+    let secs = l.rekey.as_secs();
+    let jitter = crate::ike::engine::rng::below(&mut crate::ike::engine::OsRng, secs / 10 + 1);
+    let rekey = Duration::from_secs(secs - jitter);
+    Limits::new(rekey, l.expire, l.rekey_bytes, l.expire_bytes)
 }
 
 impl KernelState {
@@ -383,6 +394,17 @@ impl KernelState {
         }
     }
 
+    /// IKE SA `old` was rekeyed: its CHILD SAs (and reserved SPIs) now
+    /// belong to `new`, so that deleting `old` leaves them installed.
+    pub(crate) fn ike_rekeyed(&mut self, old: u64, new: u64) {
+        for c in self.children.iter_mut().filter(|c| c.keys.ike == old) {
+            c.keys.ike = new;
+        }
+        for r in self.reserved.iter_mut().filter(|r| r.ike == old) {
+            r.ike = new;
+        }
+    }
+
     /// The IKE SA `ike` is gone: its unused reservations go too, and any
     /// CHILD SA of it still installed (the negotiator dropped the IKE SA
     /// while the parent was installing).
@@ -406,7 +428,12 @@ impl KernelState {
     }
 
     /// Checks and installs a negotiated CHILD SA; returns its inbound SPI.
-    pub(crate) fn install(&mut self, keys: ChildSaKeys, config: &Config) -> Result<u32, String> {
+    pub(crate) fn install(
+        &mut self,
+        keys: ChildSaKeys,
+        config: &Config,
+        outbound: bool,
+    ) -> Result<u32, String> {
         let Some(policy) = config.policy(&keys.policy) else {
             return Err(format!(
                 "install refused: no policy {:?} is loaded",
@@ -462,6 +489,7 @@ impl KernelState {
             keys,
             since: Instant::now(),
             soft_reported: false,
+            outbound_active: outbound,
         };
         child.keys.spi_in = spi_in;
         if self.coupled
@@ -549,7 +577,9 @@ impl KernelState {
         let inbound = self.params(c, true);
         self.backend.add_sa(&inbound)?;
         let outbound = self.params(c, false);
-        if let Err(e) = self.backend.add_sa(&outbound) {
+        if c.outbound_active
+            && let Err(e) = self.backend.add_sa(&outbound)
+        {
             let _ = self.backend.delete_sa(&c.inbound);
             return Err(e);
         }
@@ -594,7 +624,8 @@ impl KernelState {
         for f in &c.flows {
             self.restore_or_delete(f);
         }
-        for k in [&c.outbound, &c.inbound] {
+        let outbound = c.outbound_active.then_some(&c.outbound);
+        for k in outbound.into_iter().chain([&c.inbound]) {
             match self.backend.delete_sa(k) {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
@@ -603,10 +634,36 @@ impl KernelState {
         }
     }
 
-    /// Removes the CHILD SA with our inbound SPI `spi_in`; false if none.
+    /// Adds the outbound SA of the CHILD SA with our inbound SPI `spi_in`
+    /// (installed inbound-only as the responder of a rekey).
+    pub(crate) fn activate_outbound(&mut self, spi_in: u32) -> Result<(), String> {
+        let Some(pos) = self.children.iter().position(|c| c.inbound.spi == spi_in) else {
+            return Err(format!("CHILD SA {spi_in:08x} is not installed"));
+        };
+        if self.children[pos].outbound_active {
+            return Ok(());
+        }
+        self.children[pos].outbound_active = true;
+        if !self.coupled {
+            return Ok(());
+        }
+        let c = &self.children[pos];
+        let params = self.params(c, false);
+        self.backend
+            .add_sa(&params)
+            .map_err(|e| format!("outbound SA {:08x}: {e}", c.outbound.spi))
+    }
+
+    /// Removes the CHILD SA with our inbound SPI `spi_in`, or the SPI's
+    /// reservation if it never became one; false if neither.
     pub(crate) fn remove(&mut self, spi_in: u32) -> bool {
         let Some(pos) = self.children.iter().position(|c| c.inbound.spi == spi_in) else {
-            return false;
+            let Some(r) = self.reserved.iter().position(|r| r.key.spi == spi_in) else {
+                return false;
+            };
+            let r = self.reserved.remove(r);
+            self.drop_reservation(&r, "its CHILD SA was not installed");
+            return true;
         };
         let c = self.children.remove(pos);
         if self.coupled {
@@ -795,8 +852,13 @@ impl KernelState {
         let mut out = Vec::new();
         for i in 0..self.children.len() {
             let (inbound, outbound) = (self.children[i].inbound, self.children[i].outbound);
+            let out_usage = if self.children[i].outbound_active {
+                self.backend.usage(&outbound)
+            } else {
+                Ok(super::Usage::default())
+            };
             let usage = if self.coupled {
-                match (self.backend.usage(&inbound), self.backend.usage(&outbound)) {
+                match (self.backend.usage(&inbound), out_usage) {
                     (Ok(a), Ok(b)) => Some((a, b)),
                     _ => None,
                 }
@@ -828,6 +890,13 @@ impl KernelState {
                     age_secs: age.as_secs(),
                     expires_in: (c.limits.hard_secs > 0)
                         .then(|| c.limits.hard_secs.saturating_sub(age.as_secs())),
+                    rekey_in: (c.limits.soft_secs > 0)
+                        .then(|| c.limits.soft_secs.saturating_sub(age.as_secs())),
+                    state: if c.outbound_active {
+                        String::new()
+                    } else {
+                        "inbound only".into()
+                    },
                     bytes: usage.map(|(i, o)| (i.bytes, o.bytes)),
                     packets: usage.map(|(i, o)| (i.packets, o.packets)),
                 },

@@ -75,7 +75,7 @@ fn kernel_flows(k: &mut KernelState) -> Vec<Flow> {
 fn an_spi_not_allocated_by_the_parent_is_refused() {
     let mut k = state();
     let e = k
-        .install(keys("site", "192.0.2.2", 0x1234), &config())
+        .install(keys("site", "192.0.2.2", 0x1234), &config(), true)
         .unwrap_err();
     assert!(
         e.contains("inbound SPI 00001234 was not allocated by the parent"),
@@ -91,14 +91,14 @@ fn an_spi_not_allocated_by_the_parent_is_refused() {
         )
         .unwrap();
     let e = k
-        .install(keys("site", "192.0.2.2", spi), &config())
+        .install(keys("site", "192.0.2.2", spi), &config(), true)
         .unwrap_err();
     assert!(
         e.contains("was not allocated by the parent for 192.0.2.2 -> 192.0.2.1"),
         "{e}"
     );
     let e = k
-        .install(keys("nosuch", "192.0.2.2", 0), &config())
+        .install(keys("nosuch", "192.0.2.2", 0), &config(), true)
         .unwrap_err();
     assert!(e.contains("no policy \"nosuch\" is loaded"), "{e}");
     assert_eq!(k.len(), 0);
@@ -111,7 +111,7 @@ fn a_reserved_spi_installs_sas_and_flows_and_removal_takes_them_out() {
     let remote = "192.0.2.2:500".parse().unwrap();
     let spi = k.reserve(9, "site", local, remote).unwrap();
     assert_eq!(
-        k.install(keys("site", "192.0.2.2", spi), &config()),
+        k.install(keys("site", "192.0.2.2", spi), &config(), true),
         Ok(spi)
     );
     let owned = k.backend.owned().unwrap();
@@ -138,7 +138,9 @@ fn the_responder_gets_its_spi_at_install_and_the_trap_flow_comes_back() {
     let trap = traps[0];
     // A CHILD SA for the on-demand policy reuses the trap's reqid, so
     // its out flow replaces the trap and gives it back on removal.
-    let spi = k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    let spi = k
+        .install(keys("trap", "192.0.2.3", 0), &config(), true)
+        .unwrap();
     assert!(spi >= 0x100);
     let flows = kernel_flows(&mut k);
     assert_eq!(flows.len(), 3);
@@ -155,7 +157,9 @@ fn the_responder_gets_its_spi_at_install_and_the_trap_flow_comes_back() {
 #[test]
 fn decouple_unloads_and_couple_loads_again() {
     let mut k = state();
-    let spi = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let spi = k
+        .install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     assert!(k.decouple().contains("1 CHILD SAs unloaded"));
     assert!(k.backend.owned().unwrap().sas.is_empty());
     assert_eq!(k.views()[0].1.installed, "decoupled (not in the kernel)");
@@ -168,7 +172,9 @@ fn decouple_unloads_and_couple_loads_again() {
 #[test]
 fn emulated_lifetimes_become_one_soft_and_then_hard_notices() {
     let mut k = state();
-    let spi = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let spi = k
+        .install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     assert!(k.next_deadline().is_some());
     std::thread::sleep(Duration::from_millis(1100));
     let n = k.events(&config());
@@ -195,7 +201,8 @@ fn emulated_lifetimes_become_one_soft_and_then_hard_notices() {
 #[test]
 fn remove_all_leaves_nothing_with_our_reqids() {
     let mut k = state();
-    k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    k.install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     k.reserve(
         3,
         "site",
@@ -234,11 +241,13 @@ fn lost_events_resync_from_a_dump() {
     let lose = kernel.lose_events.clone();
     let mut k = KernelState::new(Box::new(kernel));
     k.start(&config());
-    let gone = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let gone = k
+        .install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     let mut other = keys("site", "192.0.2.2", 0);
     other.spi_out = 0x3000;
     other.remote_ts = vec![ts("203.0.113.7", "203.0.113.7")];
-    let kept = k.install(other, &config()).unwrap();
+    let kept = k.install(other, &config(), true).unwrap();
     let victim = k
         .children
         .iter()
@@ -275,10 +284,12 @@ fn flows_of(k: &mut KernelState, dir: FlowDir) -> Vec<Flow> {
 #[test]
 fn removing_the_replaced_child_keeps_the_new_ones_flows() {
     let mut k = state();
-    let old = k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    let old = k
+        .install(keys("trap", "192.0.2.3", 0), &config(), true)
+        .unwrap();
     let mut newer = keys("trap", "192.0.2.3", 0);
     newer.spi_out = 0x3000;
-    let new = k.install(newer, &config()).unwrap();
+    let new = k.install(newer, &config(), true).unwrap();
     let reqids: Vec<u32> = k.children.iter().map(|c| c.reqid).collect();
     assert_eq!(reqids[0], reqids[1]);
     assert!(k.remove(old));
@@ -290,10 +301,12 @@ fn removing_the_replaced_child_keeps_the_new_ones_flows() {
     assert_eq!(kernel_flows(&mut k).len(), 3);
     // Same for a policy without a trap: the replacement keeps the reqid,
     // and after the old one goes its three flows name the new SA.
-    let a = k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    let a = k
+        .install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     let mut b = keys("site", "192.0.2.2", 0);
     b.spi_out = 0x3000;
-    let b = k.install(b, &config()).unwrap();
+    let b = k.install(b, &config(), true).unwrap();
     let site = k.children[0].reqid;
     assert_eq!(k.children[1].reqid, site);
     assert!(k.remove(a));
@@ -314,7 +327,8 @@ fn removing_the_replaced_child_keeps_the_new_ones_flows() {
 #[test]
 fn dropping_a_trap_gives_its_selector_back_to_the_live_child() {
     let mut k = state();
-    k.install(keys("trap", "192.0.2.3", 0), &config()).unwrap();
+    k.install(keys("trap", "192.0.2.3", 0), &config(), true)
+        .unwrap();
     let reloaded =
         crate::config::parse(&CONFIG.replace("    start: on-demand\n", ""), "t.conf").unwrap();
     k.install_traps(&reloaded);
@@ -355,7 +369,8 @@ fn spi_requests_are_checked_against_the_policy_and_bounded() {
 #[test]
 fn a_gone_ike_sa_takes_its_children_along() {
     let mut k = state();
-    k.install(keys("site", "192.0.2.2", 0), &config()).unwrap();
+    k.install(keys("site", "192.0.2.2", 0), &config(), true)
+        .unwrap();
     assert_eq!(k.len(), 1);
     k.ike_gone(9);
     assert_eq!(k.len(), 0);

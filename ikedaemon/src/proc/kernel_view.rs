@@ -6,8 +6,19 @@ use crate::kernel::KernelState;
 
 /// Puts each installed CHILD SA under its IKE SA in a `show sa` answer.
 pub(crate) fn attach(kernel: &mut KernelState, sas: &mut [SaInfo]) {
-    for (ike, child) in kernel.views() {
+    for (ike, mut child) in kernel.views() {
         if let Some(sa) = sas.iter_mut().find(|s| s.id == ike) {
+            // The negotiator's view of it (rekeying, replaced), and what
+            // the kernel holds of it.
+            let state = sa
+                .child_states
+                .iter()
+                .find(|(spi, _)| *spi == child.spi_in)
+                .map_or("INSTALLED", |(_, s)| s.as_str());
+            child.state = match child.state.as_str() {
+                "" => state.to_string(),
+                kernel => format!("{state}, {kernel}"),
+            };
             sa.children.push(child);
         }
     }

@@ -222,7 +222,26 @@ impl Negotiator {
 
     fn report(&mut self, ev: Event) {
         let line = match &ev {
-            Event::IkeEstablished { line, .. } | Event::Failed { line, .. } => line.clone(),
+            Event::IkeEstablished { line, .. }
+            | Event::Failed { line, .. }
+            | Event::Info { line, .. } => line.clone(),
+            Event::ChildOutbound { spi_in, .. } => {
+                let msg = FromNegotiator::ActivateOutbound(*spi_in);
+                if let Err(e) = self.channel.send(0, &msg, &[]) {
+                    log_error!("cannot ask the parent for an outbound SA: {e}");
+                }
+                return;
+            }
+            Event::IkeRekeyed { old, new } => {
+                let msg = FromNegotiator::IkeRekeyed {
+                    old: *old,
+                    new: *new,
+                };
+                if let Err(e) = self.channel.send(0, &msg, &[]) {
+                    log_error!("cannot report a rekeyed IKE SA to the parent: {e}");
+                }
+                return;
+            }
             Event::IkeDeleted { sa, reason } => {
                 if let Err(e) = self.channel.send(0, &FromNegotiator::IkeGone(*sa), &[]) {
                     log_error!("cannot report a deleted IKE SA to the parent: {e}");
@@ -258,11 +277,17 @@ impl Negotiator {
                 peer: s.peer.to_string(),
                 state: s.state,
                 algorithms: s.algorithms,
-                rekey_in: None,
+                rekey_in: s.rekey_at.map(|t| t.saturating_sub(now).as_secs()),
+                reauth_in: s.reauth_at.map(|t| t.saturating_sub(now).as_secs()),
                 expires_in: s.expires_at.map(|t| t.saturating_sub(now).as_secs()),
                 peer_id: s.peer_id,
                 age_secs: now.saturating_sub(s.created).as_secs(),
                 children: Vec::new(),
+                child_states: s
+                    .children
+                    .iter()
+                    .map(|c| (format!("{:08x}", c.spi_in), c.state.to_string()))
+                    .collect(),
             })
             .collect()
     }

@@ -211,6 +211,14 @@ impl Parent {
                     self.custody.forget(sa);
                     self.kernel.ike_gone(sa);
                 }
+                FromNegotiator::IkeRekeyed { old, new } => {
+                    self.kernel.ike_rekeyed(old, new);
+                }
+                FromNegotiator::ActivateOutbound(spi_in) => {
+                    if let Err(e) = self.kernel.activate_outbound(spi_in) {
+                        log_error!("{e}");
+                    }
+                }
                 FromNegotiator::ChildGone(spi_in) => {
                     if !self.kernel.remove(spi_in) {
                         log_verbose!("CHILD SA {spi_in:08x} was not installed");
@@ -224,9 +232,48 @@ impl Parent {
     /// kernel part (an inbound SPI reserved, the CHILD SA installed once
     /// the peer is authenticated and our AUTH made) to the kernel backend.
     fn answer(&mut self, mut req: ParentRequest) -> ParentAnswer {
+        // CREATE_CHILD_SA: kernel work only, no secret involved.
+        match req {
+            ParentRequest::ReserveSpi {
+                sa,
+                request,
+                policy,
+                local,
+                remote,
+            } => {
+                let spi_in = self
+                    .kernel
+                    .reserve_for(&self.config, sa, &policy, local, remote);
+                if let Err(e) = &spi_in {
+                    log_error!("{e}");
+                }
+                return ParentAnswer::Reserved {
+                    sa,
+                    request,
+                    spi_in,
+                };
+            }
+            ParentRequest::InstallChild {
+                sa,
+                request,
+                child,
+                outbound,
+            } => {
+                let result = self.kernel.install(*child, &self.config, outbound);
+                if let Err(e) = &result {
+                    log_error!("{e}");
+                }
+                return ParentAnswer::Installed {
+                    sa,
+                    request,
+                    child: result,
+                };
+            }
+            _ => {}
+        }
         let child = match &mut req {
             ParentRequest::Authenticate { child, .. } => child.take(),
-            ParentRequest::Sign { .. } => None,
+            _ => None,
         };
         let reserve = match &req {
             ParentRequest::Sign {
@@ -259,7 +306,7 @@ impl Parent {
                 ..
             } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
                 if let Some(keys) = child {
-                    let result = self.kernel.install(*keys, &self.config);
+                    let result = self.kernel.install(*keys, &self.config, true);
                     if let Err(e) = &result {
                         log_error!("{e}");
                     }

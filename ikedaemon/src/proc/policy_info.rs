@@ -90,6 +90,8 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
         ca_hashes: c.map(|c| c.ca_hashes.clone()).unwrap_or_default(),
         dpd_secs: p.dpd.as_secs(),
         childless: p.childless,
+        ike_rekey_secs: p.lifetime.ike.rekey.as_secs(),
+        ike_reauth_secs: p.lifetime.ike.reauth.map_or(0, |d| d.as_secs()),
         ike_expire_secs: p.lifetime.ike.expire.as_secs(),
         child_expire_secs: p.lifetime.child.expire.as_secs(),
     }

@@ -170,6 +170,18 @@ impl Custody {
                     child: None,
                 }
             }
+            // Kernel requests hold no secret; the parent loop hands them
+            // to the kernel backend and never here.
+            ParentRequest::ReserveSpi { sa, request, .. } => ParentAnswer::Reserved {
+                sa,
+                request,
+                spi_in: Err("not a key custody request".into()),
+            },
+            ParentRequest::InstallChild { sa, request, .. } => ParentAnswer::Installed {
+                sa,
+                request,
+                child: Err("not a key custody request".into()),
+            },
         }
     }
 }

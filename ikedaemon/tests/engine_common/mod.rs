@@ -46,6 +46,8 @@ pub fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),
+        ike_rekey: None,
+        ike_reauth: None,
         ike_expire: None,
         child_expire: None,
     }
@@ -124,6 +126,31 @@ impl Parent {
                     auth,
                     child,
                 }
+            }
+            ParentRequest::ReserveSpi { sa, request, .. } => {
+                self.next_spi += 1;
+                ParentAnswer::Reserved {
+                    sa,
+                    request,
+                    spi_in: Ok(self.next_spi),
+                }
+            }
+            ParentRequest::InstallChild {
+                sa, request, child, ..
+            } => {
+                let spi = if child.spi_in == 0 {
+                    self.next_spi += 1;
+                    self.next_spi
+                } else {
+                    child.spi_in
+                };
+                let child = if self.refuse_install {
+                    Err("Protocol not supported".to_string())
+                } else {
+                    self.installed.push((child.ike, spi));
+                    Ok(spi)
+                };
+                ParentAnswer::Installed { sa, request, child }
             }
         }
     }

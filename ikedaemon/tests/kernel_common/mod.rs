@@ -278,6 +278,32 @@ pub fn ping(ns: &Netns, src: &str, dst: &str, count: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Pings `count` times every `interval` seconds: (sent, answered), from
+/// ping's summary line.
+pub fn ping_count(ns: &Netns, src: &str, dst: &str, count: u32, interval: &str) -> (u32, u32) {
+    let count = count.to_string();
+    let mut args = vec!["ip", "netns", "exec", ns.0.as_str(), "ping", "-q"];
+    if dst.contains(':') {
+        args.push("-6");
+    }
+    args.extend(["-c", &count, "-i", interval, "-W", "2", "-I", src, dst]);
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "120 packets transmitted, 119 received, 0% packet loss, time ..."
+    let line = text
+        .lines()
+        .find(|l| l.contains("packets transmitted"))
+        .unwrap_or_else(|| panic!("no ping summary: {text}"));
+    let num = |what: &str| -> u32 {
+        line.split(',')
+            .find(|p| p.contains(what))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    (num("transmitted"), num("received"))
+}
+
 /// tcpdump of the packets a namespace sends on an interface.
 pub struct Capture {
     child: Option<Child>,

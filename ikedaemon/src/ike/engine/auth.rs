@@ -47,7 +47,7 @@ fn peer_certs(m: &Message) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn child_line(keys: &ChildSaKeys) -> String {
+pub(super) fn child_line(keys: &ChildSaKeys) -> String {
     format!(
         "CHILD SA {} {:08x}/{:08x} {} {} === {}",
         keys.policy,
@@ -66,6 +66,29 @@ type ParentVerdict = (
     Option<Result<AuthPayload, String>>,
     Option<Result<u32, String>>,
 );
+
+/// Our SET_WINDOW_SIZE notify (RFC 7296 §2.3).
+fn window_notify() -> Payload {
+    Payload::Notify(NotifyPayload::new(
+        NotifyType::SET_WINDOW_SIZE,
+        crate::ike::wire::NotifyData::WindowSize(super::endpoint::OUR_WINDOW),
+    ))
+}
+
+/// The window the peer announced in its IKE_AUTH message (1 without
+/// one; a window above 64 is taken as 64).
+fn peer_window(m: &Message) -> u32 {
+    m.notifies()
+        .find_map(|n| match n.data {
+            crate::ike::wire::NotifyData::WindowSize(w)
+                if n.kind == NotifyType::SET_WINDOW_SIZE =>
+            {
+                Some(w.clamp(1, 64))
+            }
+            _ => None,
+        })
+        .unwrap_or(1)
+}
 
 /// Whether we set up the IKE SA without a CHILD SA (RFC 6023).
 fn wants_childless(policy: Childless, peer_supports: bool) -> bool {
@@ -208,6 +231,7 @@ impl Engine {
                 NotifyType::INITIAL_CONTACT,
             )));
         }
+        inner.push(window_notify());
         if !childless {
             if policy.transport {
                 inner.push(Payload::Notify(NotifyPayload::flag(
@@ -226,7 +250,7 @@ impl Engine {
             }
         };
         sa.state = State::AuthSent;
-        self.request(id, 1, bytes, now, out);
+        self.request(id, 1, bytes, super::lifecycle::Purpose::Setup, now, out);
     }
 
     /// The peer's protected message, opened: `None` for a retransmitted
@@ -244,6 +268,14 @@ impl Engine {
         let m = self.inbound_inner(id, d, outer, out)?;
         if let Some(sa) = self.sas.get_mut(&id) {
             sa.last_heard = now;
+        }
+        // A request on an IKE SA made by a crossing rekey means the peer
+        // uses it, unless it is the DELETE of that (redundant) SA.
+        let deletes_it = m.payloads.iter().any(
+            |p| matches!(p, Payload::Delete(d) if d.protocol == crate::ike::wire::ProtocolId::IKE),
+        );
+        if !m.header.response && !deletes_it {
+            self.promote(id, now, out);
         }
         Some(m)
     }
@@ -608,7 +640,7 @@ impl Engine {
                         child_line(&keys)
                     ),
                 });
-                sa.add_child(keys.spi_in, keys.spi_out, now);
+                sa.add_child(&keys, policy.clone(), now);
                 out.events.push(Event::ChildEstablished(Box::new(keys)));
             }
             Err((_, _)) if childless => {
@@ -632,7 +664,9 @@ impl Engine {
                 });
             }
         }
-        sa.established(now);
+        sa.established(now, self.rng.as_mut());
+        sa.peer_window = peer_window(&m);
+        inner.push(window_notify());
         let bytes = match sa.seal(ExchangeType::IKE_AUTH, true, mid, &inner, self.rng.as_mut()) {
             Ok(b) => b,
             Err(e) => {
@@ -661,7 +695,8 @@ impl Engine {
         if !matches!(sa.state, State::AuthSent) || m.header.message_id != 1 {
             return;
         }
-        sa.pending = None;
+        sa.requests.remove(&1);
+        sa.peer_window = peer_window(&m);
         let tag = sa.tag();
         let idr = m.find_map(|p| match p {
             Payload::IdR(i) => Some(i.clone()),
@@ -783,7 +818,7 @@ impl Engine {
             ),
         });
         if let Some(sa) = self.sas.get_mut(&id) {
-            sa.established(now);
+            sa.established(now, self.rng.as_mut());
         }
         let Some(child) = child else { return };
         // The CHILD SA, or why the responder refused it, or why our
@@ -796,7 +831,8 @@ impl Engine {
                 });
                 let mut replaces = None;
                 if let Some(sa) = self.sas.get_mut(&id) {
-                    sa.add_child(keys.spi_in, keys.spi_out, now);
+                    let policy = sa.policy.clone();
+                    sa.add_child(&keys, policy, now);
                     replaces = sa.replaces.take();
                 }
                 out.events.push(Event::ChildEstablished(Box::new(keys)));
@@ -820,7 +856,7 @@ impl Engine {
                         child_line(&keys)
                     ),
                 });
-                self.delete_child(id, keys.spi_in, now, out);
+                self.delete_children(id, vec![keys.spi_in], "deleted: our kernel refused it");
             }
         }
     }

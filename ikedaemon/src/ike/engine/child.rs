@@ -15,6 +15,21 @@ use super::policy::EnginePolicy;
 use super::sa::Role;
 use super::ts;
 
+/// What a CREATE_CHILD_SA contributes to a CHILD SA's keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fresh<'a> {
+    /// The exchange initiator's nonce.
+    pub(crate) ni: &'a [u8],
+    /// The responder's nonce.
+    pub(crate) nr: &'a [u8],
+    /// The new shared secret (PFS).
+    pub(crate) g_ir: Option<&'a [u8]>,
+    /// We sent the request.
+    pub(crate) we_initiated: bool,
+    /// The policy it is for.
+    pub(crate) policy: &'a str,
+}
+
 /// The responder's CHILD SA, planned before the parent's verdict: the
 /// keys (inbound SPI still 0) and what the answer needs to say.
 #[derive(Debug)]
@@ -43,7 +58,7 @@ impl ChildPlan {
     }
 }
 
-fn selectors(m: &Message) -> (Vec<TsRange>, Vec<TsRange>) {
+pub(super) fn selectors(m: &Message) -> (Vec<TsRange>, Vec<TsRange>) {
     let tsi = m
         .find_map(|p| match p {
             Payload::TsI(t) => Some(ts::ranges(t)),
@@ -83,6 +98,27 @@ impl Engine {
             .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
         let chosen = select(&offer, &policy.esp)
             .map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
+        let (tsi, tsr) = self.narrow(id, m, policy)?;
+        let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
+        let keys = self
+            .child_keys(id, &chosen, 0, (&tsr, &tsi), transport, None)
+            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "KEYMAT".to_string()))?;
+        Ok(ChildPlan {
+            keys,
+            chosen,
+            tsi,
+            tsr,
+        })
+    }
+
+    /// Responder: the peer's TSi/TSr narrowed to what `policy` allows
+    /// (§2.9), or TS_UNACCEPTABLE with a line saying both sides.
+    pub(super) fn narrow(
+        &self,
+        id: SaId,
+        m: &Message,
+        policy: &EnginePolicy,
+    ) -> Result<(Vec<TsRange>, Vec<TsRange>), (NotifyType, String)> {
         let sa = self
             .sas
             .get(&id)
@@ -113,16 +149,7 @@ impl Engine {
                 ),
             ));
         }
-        let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
-        let keys = self
-            .child_keys(id, &chosen, 0, &tsr, &tsi, transport)
-            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "KEYMAT".to_string()))?;
-        Ok(ChildPlan {
-            keys,
-            chosen,
-            tsi,
-            tsr,
-        })
+        Ok((tsi, tsr))
     }
 
     /// Initiator: the CHILD SA the responder accepted in its IKE_AUTH
@@ -146,48 +173,54 @@ impl Engine {
             return Err("the responder's traffic selectors are not within ours".to_string());
         }
         let transport = m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
-        self.child_keys(id, &chosen, sa.child.spi_in, &tsi, &tsr, transport)
+        self.child_keys(id, &chosen, sa.child.spi_in, (&tsi, &tsr), transport, None)
             .ok_or_else(|| "KEYMAT".to_string())
     }
 
-    /// The CHILD SA's keys (§2.17) from our point of view.
-    fn child_keys(
+    /// The CHILD SA's keys (§2.17) from our point of view, for `policy`
+    /// of the IKE SA unless `fresh` says otherwise. `fresh` is a
+    /// CREATE_CHILD_SA's: its nonces, g^ir when PFS, whether we initiated
+    /// it, and the policy; `None`: the IKE SA's nonces (IKE_AUTH).
+    pub(super) fn child_keys(
         &self,
         id: SaId,
         chosen: &Selected,
         spi_in: u32,
-        local_ts: &[TsRange],
-        remote_ts: &[TsRange],
+        (local_ts, remote_ts): (&[TsRange], &[TsRange]),
         transport: bool,
+        fresh: Option<Fresh<'_>>,
     ) -> Option<ChildSaKeys> {
         let sa = self.sas.get(&id)?;
         let keys = sa.keys.as_ref()?;
         let prf = sa.chosen.as_ref()?.prf?;
         let encr = chosen.encr?;
         let ilen = chosen.integ.map_or(0, |i| i.key_len());
-        let km = child_keymat(
-            prf,
-            &keys.sk_d,
-            None,
-            &sa.ni,
-            &sa.nr,
-            encr.keymat_len(),
-            ilen,
-        )
-        .ok()?;
+        let (ni, nr, g_ir, we_initiated, policy) = match &fresh {
+            Some(f) => (f.ni, f.nr, f.g_ir, f.we_initiated, f.policy),
+            None => (
+                &sa.ni[..],
+                &sa.nr[..],
+                None,
+                sa.role == Role::Initiator,
+                &sa.policy.name[..],
+            ),
+        };
+        let km = child_keymat(prf, &keys.sk_d, g_ir, ni, nr, encr.keymat_len(), ilen).ok()?;
         let spi_out = u32::from_be_bytes(<[u8; 4]>::try_from(chosen.peer_spi.as_slice()).ok()?);
         let key = |k: &[u8]| Key::new(k.to_vec());
         let i_to_r = (key(&km.encr_i), key(&km.integ_i));
         let r_to_i = (key(&km.encr_r), key(&km.integ_r));
-        let (keys_in, keys_out) = match sa.role {
-            Role::Initiator => (r_to_i, i_to_r),
-            Role::Responder => (i_to_r, r_to_i),
+        // "Initiator" is the initiator of the exchange that made it.
+        let (keys_in, keys_out) = if we_initiated {
+            (r_to_i, i_to_r)
+        } else {
+            (i_to_r, r_to_i)
         };
         Some(ChildSaKeys {
             ike: id,
             local: sa.local,
             remote: sa.remote,
-            policy: sa.policy.name.clone(),
+            policy: policy.to_string(),
             spi_in,
             spi_out,
             algorithms: chosen.to_string(),

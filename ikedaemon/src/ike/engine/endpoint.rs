@@ -10,9 +10,17 @@ use std::time::Duration;
 use crate::ike::wire::{Header, Message, Payload};
 
 use super::io::{Datagram, Event, Now, Outputs, ParentAnswer, SaId};
+use super::lifecycle::{ChildState, Life};
 use super::policy::EnginePolicy;
 use super::rng::Rng;
 use super::sa::{IkeSa, Role, State};
+
+/// The window we announce (SET_WINDOW_SIZE, RFC 7296 §2.3): how many of
+/// the peer's requests may be outstanding at once.
+pub(crate) const OUR_WINDOW: u32 = 4;
+
+/// Retransmissions of our DELETE of an IKE SA before it is forgotten.
+const DELETE_TRIES: u32 = 3;
 
 /// Tunables.
 #[derive(Debug, Clone)]
@@ -74,6 +82,27 @@ pub struct SaSummary {
     pub peer_id: String,
     /// When the SA was created.
     pub created: Now,
+    /// When it is rekeyed.
+    pub rekey_at: Option<Now>,
+    /// When we reauthenticate it (its initiator only).
+    pub reauth_at: Option<Now>,
+    /// When its hard lifetime ends.
+    pub expires_at: Option<Now>,
+    /// Its CHILD SAs.
+    pub children: Vec<ChildSummary>,
+}
+
+/// One CHILD SA in `show sa`, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSummary {
+    /// Our inbound SPI.
+    pub spi_in: u32,
+    /// Our outbound SPI.
+    pub spi_out: u32,
+    /// `INSTALLED`, `REKEYING`, `REKEYED`, `DELETING`.
+    pub state: &'static str,
+    /// When it was established.
+    pub created: Now,
     /// When its hard lifetime ends.
     pub expires_at: Option<Now>,
 }
@@ -98,6 +127,30 @@ pub struct Engine {
     pub(super) next_request: u64,
     /// Datagrams with a valid header whose message did not decode.
     pub(super) malformed: u64,
+    /// Rekeys and collisions so far.
+    pub(super) rekeys: RekeyStats,
+}
+
+/// What rekeying did so far (both roles; collisions counted once per
+/// side that resolved them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RekeyStats {
+    /// CHILD SA rekeys we initiated that replaced the old SA.
+    pub child_rekeys: u64,
+    /// IKE SA rekeys we initiated that replaced the old SA.
+    pub ike_rekeys: u64,
+    /// CHILD SA rekeys answered for the peer.
+    pub child_rekeys_answered: u64,
+    /// IKE SA rekeys answered for the peer.
+    pub ike_rekeys_answered: u64,
+    /// Crossing CHILD SA rekeys decided by the nonces (§2.8.1).
+    pub child_collisions: u64,
+    /// Crossing IKE SA rekeys decided by the nonces (§2.8.2).
+    pub ike_collisions: u64,
+    /// Requests refused with TEMPORARY_FAILURE (§2.25).
+    pub temporary_failures: u64,
+    /// Rekeys refused with CHILD_SA_NOT_FOUND (§2.25).
+    pub child_not_found: u64,
 }
 
 impl Engine {
@@ -113,6 +166,7 @@ impl Engine {
             guard: super::dos::Guard::default(),
             next_request: 1,
             malformed: 0,
+            rekeys: RekeyStats::default(),
         }
     }
 
@@ -169,17 +223,29 @@ impl Engine {
             } else {
                 self.on_info_request(ours, &d, &m, now, &mut out);
             }
+        } else if h.exchange == crate::ike::wire::ExchangeType::CREATE_CHILD_SA {
+            if h.response {
+                self.on_create_child_response(ours, &d, &m, now, &mut out);
+            } else {
+                self.on_create_child_request(ours, &d, &m, now, &mut out);
+            }
         }
+        self.pump_all(now, &mut out);
         out
     }
 
     /// Handles one answer from the parent.
     pub fn parent_answer(&mut self, a: ParentAnswer, now: Now) -> Outputs {
         let mut out = Outputs::default();
-        let (sa, request) = match &a {
-            ParentAnswer::Signed { sa, request, .. }
-            | ParentAnswer::Authenticated { sa, request, .. } => (*sa, *request),
-        };
+        let (sa, request) = a.ids();
+        if matches!(
+            a,
+            ParentAnswer::Reserved { .. } | ParentAnswer::Installed { .. }
+        ) {
+            self.on_child_answer(a, now, &mut out);
+            self.pump_all(now, &mut out);
+            return out;
+        }
         match self.sas.get_mut(&sa) {
             Some(s) if s.parent_request == Some(request) => s.parent_request = None,
             _ => {
@@ -200,7 +266,9 @@ impl Engine {
                 child,
                 ..
             } => self.on_authenticated(sa, verdict, auth, child, now, &mut out),
+            ParentAnswer::Reserved { .. } | ParentAnswer::Installed { .. } => {}
         }
+        self.pump_all(now, &mut out);
         out
     }
 
@@ -210,6 +278,7 @@ impl Engine {
         self.liveness(now, &mut out);
         self.keepalives(now, &mut out);
         self.expire(now, &mut out);
+        self.rekey_due(now, &mut out);
         for id in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
@@ -224,7 +293,7 @@ impl Engine {
         let due: Vec<SaId> = self
             .sas
             .iter()
-            .filter(|(_, sa)| sa.pending.as_ref().is_some_and(|p| p.next_at <= now))
+            .filter(|(_, sa)| sa.requests.values().any(|p| p.next_at <= now))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -234,22 +303,39 @@ impl Engine {
                 continue;
             };
             let tag = sa.tag();
-            let Some(p) = sa.pending.as_mut() else {
+            let mut gave_up = None;
+            let mut deleted = false;
+            for p in sa.requests.values_mut().filter(|p| p.next_at <= now) {
+                // Our DELETE of the IKE SA: the peer may have deleted it
+                // already and lost its answer; after a few tries it is
+                // gone either way.
+                if matches!(p.purpose, super::lifecycle::Purpose::DeleteIke)
+                    && p.tries >= DELETE_TRIES.min(tries)
+                {
+                    deleted = true;
+                    break;
+                }
+                if p.tries >= tries {
+                    gave_up = Some((p.message_id, p.tries));
+                    break;
+                }
+                p.tries += 1;
+                p.next_at = now + base * 2u32.saturating_pow(p.tries);
+                out.send.extend(p.datagrams.iter().cloned());
+            }
+            if deleted {
+                self.remove(id, "deleted (its DELETE was not answered)", &mut out);
                 continue;
-            };
-            if p.tries >= tries {
+            }
+            if let Some((mid, n)) = gave_up {
                 let line = format!(
-                    "{tag}: no answer to message {} after {} retransmissions, giving up",
-                    p.message_id, p.tries
+                    "{tag}: no answer to message {mid} after {n} retransmissions, giving up"
                 );
                 out.events.push(Event::Failed { sa: id, line });
                 self.remove(id, "peer not answering", &mut out);
-                continue;
             }
-            p.tries += 1;
-            p.next_at = now + base * 2u32.saturating_pow(p.tries);
-            out.send.extend(p.datagrams.iter().cloned());
         }
+        self.pump_all(now, &mut out);
         out
     }
 
@@ -258,13 +344,14 @@ impl Engine {
         let retransmit = self
             .sas
             .values()
-            .filter_map(|sa| sa.pending.as_ref().map(|p| p.next_at))
+            .flat_map(|sa| sa.requests.values().map(|p| p.next_at))
             .min();
         [
             retransmit,
             self.guard.next_expiry(),
             self.next_liveness(),
             self.next_expiry(),
+            self.next_rekey(),
         ]
         .into_iter()
         .flatten()
@@ -286,9 +373,13 @@ impl Engine {
                 spis: format!("{:016x}:{:016x}", sa.spi_i, sa.spi_r),
                 id: sa.our_spi(),
                 peer: sa.remote,
-                state: match &sa.state {
-                    State::Established => "ESTABLISHED",
-                    State::InitSent | State::InitAnswered => "CONNECTING (IKE_SA_INIT)",
+                state: match (&sa.state, &sa.life) {
+                    (State::Established, Life::Active) => "ESTABLISHED",
+                    (State::Established, Life::Rekeying { .. }) => "REKEYING",
+                    (State::Established, Life::Rekeyed { .. }) => "REKEYED",
+                    (State::Established, Life::Deleting) => "DELETING",
+                    (State::Established, Life::Provisional) => "REKEYING (collision)",
+                    (State::InitSent | State::InitAnswered, _) => "CONNECTING (IKE_SA_INIT)",
                     _ => "CONNECTING (IKE_AUTH)",
                 }
                 .to_string(),
@@ -303,7 +394,25 @@ impl Engine {
                     .map(|i| i.to_string())
                     .unwrap_or_default(),
                 created: sa.created,
+                rekey_at: sa.rekey_at,
+                reauth_at: sa.reauth_at.filter(|_| sa.role == Role::Initiator),
                 expires_at: sa.expires_at,
+                children: sa
+                    .children
+                    .iter()
+                    .map(|c| ChildSummary {
+                        spi_in: c.spi_in,
+                        spi_out: c.spi_out,
+                        state: match c.state {
+                            ChildState::Installed => "INSTALLED",
+                            ChildState::Rekeying { .. } => "REKEYING",
+                            ChildState::Rekeyed { .. } => "REKEYED",
+                            ChildState::Deleting => "DELETING",
+                        },
+                        created: c.created,
+                        expires_at: c.expires_at,
+                    })
+                    .collect(),
             })
             .collect();
         v.sort_by(|a, b| a.spis.cmp(&b.spis));
@@ -316,6 +425,64 @@ impl Engine {
             .values()
             .filter(|sa| matches!(sa.state, State::Established))
             .count()
+    }
+
+    /// Rekey counters.
+    pub fn rekey_stats(&self) -> RekeyStats {
+        self.rekeys
+    }
+
+    /// True while any IKE SA has an exchange, a parent step or queued
+    /// work under way, or is not in its plain established state (rekeying,
+    /// replaced, deleting), or has a CHILD SA that is not (quiescence in
+    /// tests and simulations).
+    pub fn busy(&self) -> bool {
+        self.busy_with().is_some()
+    }
+
+    /// What keeps the engine busy (see `busy`), for tests and logs.
+    pub fn busy_with(&self) -> Option<String> {
+        self.sas.values().find_map(|sa| {
+            let what = if !matches!(sa.state, State::Established) {
+                "negotiating".to_string()
+            } else if sa.life != Life::Active {
+                format!("{:?}", sa.life)
+            } else if let Some(p) = sa.requests.values().next() {
+                format!("request {} out: {}", p.message_id, p.purpose.describe())
+            } else if !sa.waits.is_empty() {
+                format!("{} parent steps", sa.waits.len())
+            } else if !sa.work.is_empty() {
+                format!("work {:?}", sa.work)
+            } else if !sa.in_progress.is_empty() {
+                format!("answering {:?}", sa.in_progress)
+            } else {
+                let c = sa
+                    .children
+                    .iter()
+                    .find(|c| c.state != ChildState::Installed || !c.outbound)?;
+                format!(
+                    "CHILD SA {:08x} {:?} outbound {}",
+                    c.spi_in, c.state, c.outbound
+                )
+            };
+            Some(format!("{}: {what}", sa.tag()))
+        })
+    }
+
+    /// Rekeys the IKE SA `id` now (as when its rekey time comes); false
+    /// when there is no such established SA.
+    pub fn rekey_ike(&mut self, id: SaId, now: Now) -> (bool, Outputs) {
+        let mut out = Outputs::default();
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return (false, out);
+        };
+        if !matches!(sa.state, State::Established) || sa.life != Life::Active {
+            return (false, out);
+        }
+        sa.rekey_at = None;
+        sa.work.push_back(super::lifecycle::Work::RekeyIke);
+        self.pump_work(id, now, &mut out);
+        (true, out)
     }
 
     /// Datagrams that did not decode as IKE messages.
@@ -371,49 +538,68 @@ impl Engine {
     ) {
         if let Some(sa) = self.sas.get_mut(&id) {
             let ds: Vec<Datagram> = bytes.into_iter().map(|b| sa.datagram(b)).collect();
-            sa.last_response = Some((message_id, ds.clone()));
-            sa.next_peer_id = message_id.wrapping_add(1);
+            sa.in_progress.remove(&message_id);
+            sa.responses.insert(message_id, ds.clone());
+            // Everything below the first unanswered request is done; the
+            // last OUR_WINDOW responses stay for retransmissions.
+            while sa.responses.contains_key(&sa.next_peer_id) {
+                sa.next_peer_id = sa.next_peer_id.wrapping_add(1);
+            }
+            let keep_from = sa.next_peer_id.saturating_sub(OUR_WINDOW);
+            sa.responses.retain(|m, _| *m >= keep_from);
             out.send.extend(ds);
         }
     }
 
     /// Sends a request (one datagram, or its fragments) and arms its
-    /// retransmission.
+    /// retransmission; its response goes to `purpose`.
     pub(super) fn request(
         &mut self,
         id: SaId,
         message_id: u32,
         bytes: Vec<Vec<u8>>,
+        purpose: super::lifecycle::Purpose,
         now: Now,
         out: &mut Outputs,
     ) {
         let base = self.cfg.retransmit_base;
         if let Some(sa) = self.sas.get_mut(&id) {
             let ds: Vec<Datagram> = bytes.into_iter().map(|b| sa.datagram(b)).collect();
-            sa.pending = Some(super::sa::Pending {
+            sa.requests.insert(
                 message_id,
-                datagrams: ds.clone(),
-                tries: 0,
-                next_at: now + base,
-            });
+                super::sa::Pending {
+                    message_id,
+                    datagrams: ds.clone(),
+                    tries: 0,
+                    next_at: now + base,
+                    purpose,
+                },
+            );
             sa.next_request_id = message_id.wrapping_add(1);
             out.send.extend(ds);
         }
     }
 
-    /// True (and the cached response resent) when `h` repeats the peer's
-    /// last request; also true for a request out of the window, dropped.
+    /// True (and the cached response resent) when `h` repeats a request
+    /// of the peer's we answered; also true for a request being worked on
+    /// or outside our window (§2.3), dropped.
     pub(super) fn is_retransmission(&mut self, id: SaId, h: &Header, out: &mut Outputs) -> bool {
         let Some(sa) = self.sas.get(&id) else {
             return true;
         };
-        if let Some((mid, ds)) = &sa.last_response
-            && *mid == h.message_id
-        {
+        let mid = h.message_id;
+        if let Some(ds) = sa.responses.get(&mid) {
             out.send.extend(ds.iter().cloned());
             return true;
         }
-        h.message_id != sa.next_peer_id
+        let window = if matches!(sa.state, State::Established) {
+            OUR_WINDOW
+        } else {
+            1
+        };
+        sa.in_progress.contains(&mid)
+            || mid < sa.next_peer_id
+            || mid.wrapping_sub(sa.next_peer_id) >= window
     }
 
     /// Decodes a datagram, failing quietly (unauthenticated garbage is

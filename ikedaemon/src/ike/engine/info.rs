@@ -1,11 +1,13 @@
 //! INFORMATIONAL exchanges (RFC 7296 §1.4): answering the peer's DELETE of
-//! the IKE SA or of CHILD SAs and its liveness checks (empty requests), and
-//! deleting our IKE SAs (`ikectl reset sa`, shutdown).
+//! the IKE SA or of CHILD SAs (also when it crosses ours or a rekey,
+//! §2.25) and its liveness checks (empty requests), our DELETEs and DPD,
+//! and deleting our IKE SAs at once (`ikectl reset sa`, shutdown).
 
 use crate::ike::wire::{DeletePayload, ExchangeType, Message, Payload, ProtocolId};
 
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
+use super::lifecycle::{ChildState, Life, Purpose, Work};
 use super::sa::{IkeSa, State};
 
 /// NAT keepalive interval (RFC 3948 §4 suggests 20 seconds).
@@ -38,26 +40,46 @@ impl Engine {
             if del.protocol == ProtocolId::IKE {
                 delete_ike = true;
             } else if del.protocol == ProtocolId::ESP || del.protocol == ProtocolId::AH {
-                // §1.4.1: answer with the SPIs of our halves of the pairs.
+                // §1.4.1: answer with the SPIs of our halves of the pairs,
+                // except those we are deleting ourselves (the requests
+                // crossed: each side's response names none of them).
                 let theirs = del.spis_u32();
                 let mut ours = Vec::new();
+                let mut successors = Vec::new();
+                let mut superseded = Vec::new();
                 sa.children.retain(|c| {
-                    if theirs.contains(&c.spi_out) {
-                        ours.push(c.spi_in);
-                        false
-                    } else {
-                        true
+                    if !theirs.contains(&c.spi_out) {
+                        return true;
                     }
-                });
-                for spi in &ours {
+                    if c.state != ChildState::Deleting {
+                        ours.push(c.spi_in);
+                    }
+                    // The peer's rekey replaced it: the peer has the new
+                    // inbound SA, so our outbound one may go in now.
+                    match &c.state {
+                        ChildState::Rekeyed { by, .. } => successors.push(*by),
+                        ChildState::Rekeying { peer: Some(x) } => {
+                            let by = u32::try_from(x.created).unwrap_or(0);
+                            successors.push(by);
+                            superseded.push((c.spi_in, by));
+                        }
+                        _ => {}
+                    }
                     out.events.push(Event::ChildDeleted {
                         sa: id,
-                        spi_in: *spi,
+                        spi_in: c.spi_in,
                         reason: "deleted by the peer",
                     });
-                }
+                    false
+                });
                 if !ours.is_empty() {
                     answer.push(Payload::Delete(DeletePayload::child(del.protocol, &ours)));
+                }
+                for spi in successors {
+                    Self::activate(sa, id, spi, out);
+                }
+                for (old, by) in superseded {
+                    Self::supersede(sa, old, by);
                 }
             }
         }
@@ -73,6 +95,15 @@ impl Engine {
         };
         self.respond(id, mid, bytes, out);
         if delete_ike {
+            // §2.25.2: a DELETE crossing our rekey of this IKE SA wins;
+            // if we answered the peer's own rekey, its new IKE SA is the
+            // one that lives on and takes the CHILD SAs.
+            if let Some(sa) = self.sas.get(&id)
+                && let Life::Rekeying { peer: Some(c) } = &sa.life
+            {
+                let new = c.created;
+                self.move_children(id, new, out);
+            }
             crate::log_verbose!("{tag}: deleted by the peer");
             self.remove(id, "deleted by the peer", out);
         }
@@ -90,13 +121,28 @@ impl Engine {
         let Some(m) = self.inbound(id, d, outer, now, out) else {
             return;
         };
-        if let Some(sa) = self.sas.get_mut(&id)
-            && sa
-                .pending
-                .as_ref()
-                .is_some_and(|p| p.message_id == m.header.message_id)
-        {
-            sa.pending = None;
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let Some(p) = sa.requests.remove(&m.header.message_id) else {
+            return;
+        };
+        match p.purpose {
+            Purpose::DeleteChildren(spis) => {
+                sa.children.retain(|c| {
+                    if !spis.contains(&c.spi_in) {
+                        return true;
+                    }
+                    out.events.push(Event::ChildDeleted {
+                        sa: id,
+                        spi_in: c.spi_in,
+                        reason: c.delete_reason,
+                    });
+                    false
+                });
+            }
+            Purpose::DeleteIke => self.remove(id, "deleted", out),
+            _ => {}
         }
     }
 
@@ -129,7 +175,11 @@ impl Engine {
 
     /// Sends a DELETE (not retransmitted: the SA is gone at once) for each
     /// established SA `pick` chooses and forgets them, saying `reason`.
-    fn delete_where(&mut self, pick: impl Fn(&IkeSa) -> bool, reason: &str) -> (usize, Outputs) {
+    pub(super) fn delete_where(
+        &mut self,
+        pick: impl Fn(&IkeSa) -> bool,
+        reason: &str,
+    ) -> (usize, Outputs) {
         let mut out = Outputs::default();
         let ids: Vec<SaId> = self
             .sas
@@ -198,18 +248,25 @@ impl Engine {
         let due: Vec<SaId> = self
             .sas
             .iter()
-            .filter(|(_, sa)| matches!(sa.state, State::Established) && sa.pending.is_none())
+            .filter(|(_, sa)| matches!(sa.state, State::Established) && sa.requests.is_empty())
             .filter(|(_, sa)| sa.policy.dpd.is_some_and(|iv| now >= sa.last_heard + iv))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
-            self.informational(id, &[], now, out);
+            self.informational(id, &[], Purpose::Dpd, now, out);
         }
     }
 
     /// Sends our INFORMATIONAL request with `inner` payloads (retransmitted
-    /// until answered).
-    fn informational(&mut self, id: SaId, inner: &[Payload], now: Now, out: &mut Outputs) {
+    /// until answered); the caller checked the window.
+    pub(super) fn informational(
+        &mut self,
+        id: SaId,
+        inner: &[Payload],
+        purpose: Purpose,
+        now: Now,
+        out: &mut Outputs,
+    ) {
         let Some(sa) = self.sas.get(&id) else { return };
         let mid = sa.next_request_id;
         if let Ok(bytes) = sa.seal(
@@ -219,129 +276,24 @@ impl Engine {
             inner,
             self.rng.as_mut(),
         ) {
-            self.request(id, mid, bytes, now, out);
+            self.request(id, mid, bytes, purpose, now, out);
         }
     }
 
-    /// Sends an INFORMATIONAL DELETE for the CHILD SA whose inbound SPI
-    /// is `spi_in` (§1.4.1).
-    pub(super) fn delete_child(&mut self, id: SaId, spi_in: u32, now: Now, out: &mut Outputs) {
-        let inner = [Payload::Delete(DeletePayload::child(
-            ProtocolId::ESP,
-            &[spi_in],
-        ))];
-        self.informational(id, &inner, now, out);
-    }
-
-    /// Hard lifetimes (the policy's `lifetime.*.expire`): an expired IKE
-    /// SA is deleted with its CHILD SAs; an expired CHILD SA is deleted
-    /// with an INFORMATIONAL DELETE, one exchange at a time. Rekeying
-    /// before expiry comes with CREATE_CHILD_SA.
-    pub(super) fn expire(&mut self, now: Now, out: &mut Outputs) {
-        let due = |t: Option<Now>| t.is_some_and(|t| t <= now);
-        let (_, o) = self.delete_where(|sa| due(sa.expires_at), "its lifetime expired");
-        out.send.extend(o.send);
-        out.events.extend(o.events);
-        let ids: Vec<SaId> = self
-            .sas
-            .iter()
-            .filter(|(_, sa)| sa.pending.is_none() && sa.children.iter().any(|c| due(c.expires_at)))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            let Some(sa) = self.sas.get_mut(&id) else {
-                continue;
-            };
-            let Some(i) = sa.children.iter().position(|c| due(c.expires_at)) else {
-                continue;
-            };
-            let c = sa.children.remove(i);
-            out.events.push(Event::ChildDeleted {
-                sa: id,
-                spi_in: c.spi_in,
-                reason: "deleted: its lifetime expired",
-            });
-            self.delete_child(id, c.spi_in, now, out);
-        }
-    }
-
-    /// The kernel reports that the CHILD SA with our inbound SPI `spi_in`
-    /// reached a lifetime. Hard: the kernel deleted an SA of it, so it is
-    /// deleted at the peer too. Soft: the IKE SA is recreated (see
-    /// `recreate`). Returns a line naming the IKE SA and policy for a
-    /// soft expiry; None when no CHILD SA has that SPI.
-    pub fn child_expired(
-        &mut self,
-        spi_in: u32,
-        hard: bool,
-        now: Now,
-    ) -> (Option<String>, Outputs) {
-        let mut out = Outputs::default();
-        let Some((&id, sa)) = self
-            .sas
-            .iter_mut()
-            .find(|(_, sa)| sa.children.iter().any(|c| c.spi_in == spi_in))
-        else {
-            return (None, out);
+    /// Deletes the CHILD SAs with these inbound SPIs (§1.4.1): they are
+    /// marked as being deleted and an INFORMATIONAL DELETE goes out when
+    /// the window allows; they leave the kernel when it is answered.
+    pub(super) fn delete_children(&mut self, id: SaId, spis: Vec<u32>, why: &'static str) {
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
         };
-        if !hard {
-            let line = self.recreate(id, spi_in, now, &mut out);
-            return (Some(line), out);
-        }
-        sa.children.retain(|c| c.spi_in != spi_in);
-        out.events.push(Event::ChildDeleted {
-            sa: id,
-            spi_in,
-            reason: "deleted: its hard lifetime expired in the kernel",
-        });
-        self.delete_child(id, spi_in, now, &mut out);
-        (None, out)
-    }
-
-    /// A CHILD SA of IKE SA `old` reached its soft lifetime. Until
-    /// CREATE_CHILD_SA rekeying exists, the side that initiated the IKE
-    /// SA recreates it: a new IKE SA with a new CHILD SA for the same
-    /// policy, and the old one is deleted once the new CHILD SA is
-    /// installed (make before break; its flows take over the traffic).
-    /// The responder leaves it to the initiator. Returns the line to log.
-    fn recreate(&mut self, old: SaId, spi_in: u32, now: Now, out: &mut Outputs) -> String {
-        let Some(sa) = self.sas.get(&old) else {
-            return String::new();
-        };
-        let head = format!(
-            "IKE SA {old:016x} policy {}: CHILD SA {spi_in:08x} reached its soft lifetime in the kernel",
-            sa.policy.name
-        );
-        if sa.role != super::sa::Role::Initiator {
-            return format!("{head}; the peer initiated this IKE SA and recreates it");
-        }
-        if let Some((new, _)) = self.sas.iter().find(|(_, s)| s.replaces == Some(old)) {
-            return format!("{head}; IKE SA {new:016x} is already replacing it");
-        }
-        let (policy, local) = (sa.policy.name.clone(), sa.local);
-        let local = std::net::SocketAddr::new(local.ip(), self.cfg.ike_port);
-        match self.start_initiator(&policy, local, now, out) {
-            Some(new) => {
-                if let Some(n) = self.sas.get_mut(&new) {
-                    n.replaces = Some(old);
-                }
-                format!(
-                    "{head}; recreating it (no CREATE_CHILD_SA rekeying yet): IKE SA {new:016x} replaces it once its CHILD SA is installed"
-                )
+        for spi in &spis {
+            if let Some(c) = sa.child_mut(*spi) {
+                c.state = ChildState::Deleting;
+                c.delete_reason = why;
             }
-            None => format!("{head}; it cannot be recreated, it is deleted at its hard lifetime"),
         }
-    }
-
-    /// When the next SA or CHILD SA lifetime ends.
-    pub(super) fn next_expiry(&self) -> Option<Now> {
-        self.sas
-            .values()
-            .flat_map(|sa| {
-                let children = sa.children.iter().filter_map(|c| c.expires_at);
-                sa.expires_at.into_iter().chain(children)
-            })
-            .min()
+        sa.work.push_back(Work::DeleteChildren(spis));
     }
 
     /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every
@@ -364,7 +316,7 @@ impl Engine {
         let dpd = self
             .sas
             .values()
-            .filter(|sa| matches!(sa.state, State::Established) && sa.pending.is_none())
+            .filter(|sa| matches!(sa.state, State::Established) && sa.requests.is_empty())
             .filter_map(|sa| {
                 let iv = sa.policy.dpd?;
                 Some(sa.last_heard + iv)

@@ -240,7 +240,14 @@ impl Engine {
         let Ok(bytes) = m.encode() else { return };
         sa.init_ours = bytes.clone();
         sa.ke = Some(ke);
-        self.request(id, 0, vec![bytes], now, out);
+        self.request(
+            id,
+            0,
+            vec![bytes],
+            super::lifecycle::Purpose::Setup,
+            now,
+            out,
+        );
     }
 
     /// Responder: a new IKE_SA_INIT request.
@@ -594,7 +601,7 @@ impl Engine {
         sa.inb = Some(in_c);
         sa.chosen = Some(selected);
         sa.ke = None;
-        sa.pending = None;
+        sa.requests.remove(&0);
         if sa.nat {
             // §2.23: continue on the NAT-T port.
             sa.natt = true;

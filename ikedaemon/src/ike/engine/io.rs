@@ -89,6 +89,46 @@ pub enum ParentRequest {
         /// the parent to allocate (responder).
         child: Option<Box<ChildSaKeys>>,
     },
+    /// Reserve an inbound SPI (a larval SA) for a CHILD SA we propose in
+    /// CREATE_CHILD_SA.
+    ReserveSpi {
+        /// The IKE SA.
+        sa: SaId,
+        /// Request id, as for `Sign`.
+        request: u64,
+        /// Policy name.
+        policy: String,
+        /// Our IKE address (the inbound SA's destination).
+        local: SocketAddr,
+        /// The peer's IKE address (the inbound SA's source).
+        remote: SocketAddr,
+    },
+    /// Install a CHILD SA negotiated with CREATE_CHILD_SA. Its `spi_in`
+    /// is one reserved with `ReserveSpi` (initiator), or 0 for the parent
+    /// to allocate (responder, before the response announces it).
+    InstallChild {
+        /// The IKE SA.
+        sa: SaId,
+        /// Request id, as for `Sign`.
+        request: u64,
+        /// The CHILD SA.
+        child: Box<ChildSaKeys>,
+        /// Add the outbound SA now; `false`: only the inbound SA until
+        /// `Event::ChildOutbound` (the responder of a rekey).
+        outbound: bool,
+    },
+}
+
+impl ParentRequest {
+    /// The IKE SA and request id.
+    pub fn ids(&self) -> (SaId, u64) {
+        match self {
+            Self::Sign { sa, request, .. }
+            | Self::Authenticate { sa, request, .. }
+            | Self::ReserveSpi { sa, request, .. }
+            | Self::InstallChild { sa, request, .. } => (*sa, *request),
+        }
+    }
 }
 
 /// The parent's answers.
@@ -120,6 +160,36 @@ pub enum ParentAnswer {
         /// the peer was not authenticated.
         child: Option<Result<u32, String>>,
     },
+    /// The answer to `ReserveSpi`.
+    Reserved {
+        /// The IKE SA.
+        sa: SaId,
+        /// The request's id.
+        request: u64,
+        /// The inbound SPI, or why there is none.
+        spi_in: Result<u32, String>,
+    },
+    /// The answer to `InstallChild`.
+    Installed {
+        /// The IKE SA.
+        sa: SaId,
+        /// The request's id.
+        request: u64,
+        /// Our inbound SPI, or why the kernel refused the CHILD SA.
+        child: Result<u32, String>,
+    },
+}
+
+impl ParentAnswer {
+    /// The IKE SA and request id.
+    pub fn ids(&self) -> (SaId, u64) {
+        match self {
+            Self::Signed { sa, request, .. }
+            | Self::Authenticated { sa, request, .. }
+            | Self::Reserved { sa, request, .. }
+            | Self::Installed { sa, request, .. } => (*sa, *request),
+        }
+    }
 }
 
 /// Key material that crosses to the parent: zeroized on drop, never
@@ -197,6 +267,29 @@ pub enum Event {
         spi_in: u32,
         /// Why, for the log: `deleted by the peer`, ...
         reason: &'static str,
+    },
+    /// Something worth a log line that changes nothing outside (a rekey
+    /// done, a collision resolved).
+    Info {
+        /// The IKE SA.
+        sa: SaId,
+        /// The line.
+        line: String,
+    },
+    /// The outbound SA of a CHILD SA installed inbound-only may go into
+    /// the kernel now: the peer has the inbound one.
+    ChildOutbound {
+        /// The IKE SA.
+        sa: SaId,
+        /// Our inbound SPI.
+        spi_in: u32,
+    },
+    /// An IKE SA was rekeyed: its CHILD SAs now belong to `new`.
+    IkeRekeyed {
+        /// The old IKE SA.
+        old: SaId,
+        /// The new one.
+        new: SaId,
     },
     /// An IKE SA is gone.
     IkeDeleted {

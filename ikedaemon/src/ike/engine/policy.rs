@@ -143,8 +143,13 @@ pub struct EnginePolicy {
     pub dpd: Option<std::time::Duration>,
     /// IKE SAs without a CHILD SA (RFC 6023).
     pub childless: Childless,
-    /// Hard lifetime of the IKE SA (deleted then; rekeying comes with
-    /// CREATE_CHILD_SA); `None`: none.
+    /// When the IKE SA is rekeyed (before jitter); `None`: never.
+    pub ike_rekey: Option<std::time::Duration>,
+    /// When the IKE SA's initiator reauthenticates (a new IKE SA with
+    /// IKE_SA_INIT and IKE_AUTH, make before break), counted across
+    /// rekeys; `None`: never.
+    pub ike_reauth: Option<std::time::Duration>,
+    /// Hard lifetime of the IKE SA (deleted then); `None`: none.
     pub ike_expire: Option<std::time::Duration>,
     /// Hard lifetime of its CHILD SAs.
     pub child_expire: Option<std::time::Duration>,

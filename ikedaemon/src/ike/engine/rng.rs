@@ -27,6 +27,25 @@ pub trait Rng: std::fmt::Debug {
     }
 }
 
+/// A number in `0..n` (0 when `n` is 0); the modulo bias is irrelevant
+/// for timers.
+pub fn below(rng: &mut dyn Rng, n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let mut b = [0u8; 8];
+    rng.fill(&mut b);
+    u64::from_be_bytes(b) % n
+}
+
+/// A rekey time with random jitter: up to a tenth earlier, so that SAs
+/// set up together do not all rekey in the same second (and two peers
+/// with the same settings rarely start rekeying at once).
+pub fn jittered(rekey: std::time::Duration, rng: &mut dyn Rng) -> std::time::Duration {
+    let ms = u64::try_from(rekey.as_millis()).unwrap_or(u64::MAX);
+    rekey.saturating_sub(std::time::Duration::from_millis(below(rng, ms / 10 + 1)))
+}
+
 /// OpenSSL's CSPRNG.
 #[derive(Debug, Default)]
 pub struct OsRng;

@@ -48,12 +48,31 @@ pub(crate) enum State {
 }
 
 /// An established CHILD SA of an IKE SA.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ChildRef {
     /// Our inbound SPI (names it towards the parent and in DELETEs).
     pub(crate) spi_in: u32,
-    /// Our outbound SPI (the peer's DELETE names this one).
+    /// Our outbound SPI (the peer's DELETE and REKEY_SA name this one).
     pub(crate) spi_out: u32,
+    /// The policy it was negotiated for.
+    pub(crate) policy: std::sync::Arc<super::policy::EnginePolicy>,
+    /// Its traffic selectors (ours, the peer's), proposed again on rekey.
+    pub(crate) local_ts: Vec<crate::ike::wire::TsRange>,
+    /// The peer's traffic selectors.
+    pub(crate) remote_ts: Vec<crate::ike::wire::TsRange>,
+    /// Transport mode.
+    pub(crate) transport: bool,
+    /// Where it stands (rekeying, replaced, being deleted).
+    pub(crate) state: super::lifecycle::ChildState,
+    /// Its outbound SA is in the kernel (the responder of a rekey adds
+    /// it once the old CHILD SA is deleted; see `Event::ChildOutbound`).
+    pub(crate) outbound: bool,
+    /// When it was established.
+    pub(crate) created: Now,
+    /// Why it is being deleted (for the log line once it is gone).
+    pub(crate) delete_reason: &'static str,
+    /// A failed rekey is tried again at this time.
+    pub(crate) retry_at: Option<Now>,
     /// When its hard lifetime ends.
     pub(crate) expires_at: Option<Now>,
 }
@@ -72,6 +91,8 @@ pub(crate) struct Pending {
     pub(crate) datagrams: Vec<Datagram>,
     pub(crate) tries: u32,
     pub(crate) next_at: Now,
+    /// What the response is for.
+    pub(crate) purpose: super::lifecycle::Purpose,
 }
 
 /// The CHILD SA we offer or accept in IKE_AUTH.
@@ -120,13 +141,30 @@ pub(crate) struct IkeSa {
     pub(crate) next_request_id: u32,
     /// The message ID we expect for the peer's next request.
     pub(crate) next_peer_id: u32,
-    /// Our outstanding request.
-    pub(crate) pending: Option<Pending>,
-    /// Our response to the peer's last request, for retransmissions.
-    pub(crate) last_response: Option<(u32, Vec<Datagram>)>,
+    /// Our outstanding requests by message ID (at most the peer's window).
+    pub(crate) requests: std::collections::BTreeMap<u32, Pending>,
+    /// The peer's window size (SET_WINDOW_SIZE, RFC 7296 §2.3; 1 until
+    /// it announces one).
+    pub(crate) peer_window: u32,
+    /// Our responses to the peer's last requests (as many as our
+    /// window), for retransmissions.
+    pub(crate) responses: std::collections::BTreeMap<u32, Vec<Datagram>>,
+    /// The peer's requests accepted and not answered yet (waiting for
+    /// the parent).
+    pub(crate) in_progress: std::collections::BTreeSet<u32>,
     pub(crate) child: ChildOffer,
-    /// Established CHILD SAs: (our inbound SPI, our outbound SPI).
+    /// Established CHILD SAs.
     pub(crate) children: Vec<ChildRef>,
+    /// Where the established SA stands (rekeying, replaced, deleting).
+    pub(crate) life: super::lifecycle::Life,
+    /// Exchanges still to start.
+    pub(crate) work: std::collections::VecDeque<super::lifecycle::Work>,
+    /// CREATE_CHILD_SA steps waiting for the parent, by request id.
+    pub(crate) waits: Vec<(u64, super::lifecycle::ParentWait)>,
+    /// When the IKE SA is rekeyed.
+    pub(crate) rekey_at: Option<Now>,
+    /// When its initiator reauthenticates (carried over by rekeys).
+    pub(crate) reauth_at: Option<Now>,
     /// Largest IKE message before we fragment (RFC 7383), once both
     /// sides announced support.
     pub(crate) frag_size: Option<usize>,
@@ -148,20 +186,62 @@ pub(crate) struct IkeSa {
     pub(crate) behind_nat: bool,
     /// When the next NAT keepalive is due.
     pub(crate) keepalive_at: Option<Now>,
-    /// This SA was started to replace that one (a CHILD SA of it reached
-    /// its soft lifetime), which is deleted once this one has its CHILD
-    /// SA (make before break).
+    /// This SA was started to replace that one (reauthentication,
+    /// `reauth_time`), which is deleted once this one has its CHILD SA
+    /// (make before break).
     pub(crate) replaces: Option<super::SaId>,
 }
 
 impl IkeSa {
-    /// Records an established CHILD SA, with its lifetime from the policy.
-    pub(crate) fn add_child(&mut self, spi_in: u32, spi_out: u32, now: Now) {
+    /// Records an established CHILD SA, with its lifetime from its policy.
+    pub(crate) fn add_child(
+        &mut self,
+        keys: &ChildSaKeys,
+        policy: std::sync::Arc<super::policy::EnginePolicy>,
+        now: Now,
+    ) {
         self.children.push(ChildRef {
-            spi_in,
-            spi_out,
-            expires_at: self.policy.child_expire.map(|d| now + d),
+            spi_in: keys.spi_in,
+            spi_out: keys.spi_out,
+            expires_at: policy.child_expire.map(|d| now + d),
+            policy,
+            local_ts: keys.local_ts.clone(),
+            remote_ts: keys.remote_ts.clone(),
+            transport: keys.transport,
+            state: super::lifecycle::ChildState::Installed,
+            outbound: true,
+            delete_reason: "deleted",
+            created: now,
+            retry_at: None,
         });
+    }
+
+    /// The CHILD SA with our inbound SPI `spi_in`.
+    pub(crate) fn child_mut(&mut self, spi_in: u32) -> Option<&mut ChildRef> {
+        self.children.iter_mut().find(|c| c.spi_in == spi_in)
+    }
+
+    /// True while a CHILD SA of `policy` other than `spi_in` is being
+    /// rekeyed, replaced or deleted, or waits for its outbound SA: a rekey
+    /// of `spi_in` waits for that to settle, so that no more than two CHILD
+    /// SAs per policy ever exist.
+    pub(crate) fn policy_settling(&self, policy: &str, spi_in: u32) -> bool {
+        self.children.iter().any(|c| {
+            c.policy.name == policy
+                && c.spi_in != spi_in
+                && (c.state != super::lifecycle::ChildState::Installed || !c.outbound)
+        })
+    }
+
+    /// True when another request fits in the peer's window (§2.3).
+    pub(crate) fn window_open(&self) -> bool {
+        let oldest = self
+            .requests
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(self.next_request_id);
+        self.next_request_id.wrapping_sub(oldest) < self.peer_window.max(1)
     }
 
     /// A new SA in its first state (`InitSent`; the responder moves it on):
@@ -196,10 +276,17 @@ impl IkeSa {
             peer_hashes: Vec::new(),
             next_request_id: 0,
             next_peer_id: 0,
-            pending: None,
-            last_response: None,
+            requests: std::collections::BTreeMap::new(),
+            peer_window: 1,
+            responses: std::collections::BTreeMap::new(),
+            in_progress: std::collections::BTreeSet::new(),
             child: ChildOffer::default(),
             children: Vec::new(),
+            life: super::lifecycle::Life::Active,
+            work: std::collections::VecDeque::new(),
+            waits: Vec::new(),
+            rekey_at: None,
+            reauth_at: None,
             frag_size: None,
             reassembly: None,
             last_heard: now,
@@ -225,9 +312,17 @@ impl IkeSa {
 
     /// The SA is up: from now on it keeps the NAT mapping open if we are
     /// the side behind the NAT.
-    pub(crate) fn established(&mut self, now: Now) {
+    pub(crate) fn established(&mut self, now: Now, rng: &mut dyn super::rng::Rng) {
         self.state = State::Established;
         self.expires_at = self.policy.ike_expire.map(|d| now + d);
+        self.rekey_at = self
+            .policy
+            .ike_rekey
+            .map(|d| now + super::rng::jittered(d, rng));
+        self.reauth_at = self
+            .policy
+            .ike_reauth
+            .map(|d| now + super::rng::jittered(d, rng));
         if self.behind_nat && self.natt {
             self.keepalive_at = Some(now + super::info::KEEPALIVE);
         }

@@ -1,0 +1,1111 @@
+//! CREATE_CHILD_SA for CHILD SAs (RFC 7296 §1.3.1, §1.3.3, §2.8) in both
+//! roles: a new CHILD SA on an existing IKE SA, and the rekey of one
+//! (REKEY_SA, optional PFS with KE), with the old SA deleted by the rekey's
+//! initiator once the new one is installed (make before break), and the
+//! collisions of §2.8.1 and §2.25.1 (crossing rekeys resolved by the lowest
+//! nonce, TEMPORARY_FAILURE, CHILD_SA_NOT_FOUND). The parent reserves the
+//! initiator's inbound SPI and installs each new CHILD SA before it is
+//! announced or used.
+
+use std::sync::Arc;
+
+use crate::ike::crypto::dh::{DhGroup, KeyExchange};
+use crate::ike::proposal::{Selected, accept_answer, select};
+use crate::ike::wire::{
+    ExchangeType, KePayload, Message, NotifyData, NotifyPayload, NotifyType, Payload, ProtocolId,
+    SaPayload, TsRange,
+};
+
+use super::child::{Fresh, selectors};
+use super::endpoint::Engine;
+use super::io::{ChildSaKeys, Event, Now, Outputs, ParentRequest, SaId};
+use super::lifecycle::{ChildExchange, ChildState, Crossing, Life, ParentWait, Purpose, Work};
+use super::policy::EnginePolicy;
+use super::ts;
+
+/// The peer's rekey replaced a CHILD SA of ours: if the peer never
+/// deletes the old one, we do after this long.
+pub(super) const REKEYED_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Responder: a CREATE_CHILD_SA answer waiting for the parent's install.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// The request's message ID.
+    mid: u32,
+    /// The CHILD SA it rekeys (our inbound SPI).
+    rekeys: Option<u32>,
+    /// The policy.
+    policy: Arc<EnginePolicy>,
+    /// The keys (inbound SPI 0 until installed).
+    keys: ChildSaKeys,
+    /// The accepted proposal.
+    chosen: Selected,
+    /// Narrowed TSi and TSr.
+    tsi: Vec<TsRange>,
+    tsr: Vec<TsRange>,
+    /// Our nonce.
+    nr: Vec<u8>,
+    /// Our KE payload (PFS).
+    ke: Option<KePayload>,
+    /// The peer's nonce.
+    ni: Vec<u8>,
+    /// It crossed our own rekey of the same CHILD SA (§2.8.1).
+    crossing: bool,
+}
+
+fn nonce(m: &Message) -> Option<Vec<u8>> {
+    m.find_map(|p| match p {
+        Payload::Nonce(n) => Some(n.clone()),
+        _ => None,
+    })
+    .filter(|n| (16..=256).contains(&n.len()))
+}
+
+fn ke_payload(m: &Message) -> Option<KePayload> {
+    m.find_map(|p| match p {
+        Payload::Ke(k) => Some(k.clone()),
+        _ => None,
+    })
+}
+
+fn notify(kind: NotifyType) -> Payload {
+    Payload::Notify(NotifyPayload::flag(kind))
+}
+
+/// The first group of the policy's ESP proposals: PFS in CREATE_CHILD_SA.
+fn pfs_group(policy: &EnginePolicy) -> Option<DhGroup> {
+    policy.esp.first().and_then(|c| c.ke.first().copied())
+}
+
+impl Engine {
+    /// Initiator: prepares the exchange (nonce, PFS key) and asks the
+    /// parent for the inbound SPI; the request goes out when it answers.
+    pub(super) fn begin_child(
+        &mut self,
+        id: SaId,
+        rekeys: Option<u32>,
+        policy: Arc<EnginePolicy>,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let (tsi, tsr, transport) =
+            match rekeys.and_then(|s| sa.children.iter().find(|c| c.spi_in == s)) {
+                Some(c) => (c.local_ts.clone(), c.remote_ts.clone(), c.transport),
+                None => (
+                    policy
+                        .local_ts
+                        .iter()
+                        .map(|t| t.resolve(sa.local.ip()))
+                        .collect(),
+                    policy
+                        .remote_ts
+                        .iter()
+                        .map(|t| t.resolve(sa.remote.ip()))
+                        .collect(),
+                    policy.transport,
+                ),
+            };
+        let ke = match pfs_group(&policy).map(KeyExchange::generate) {
+            Some(Ok(k)) => Some(k),
+            Some(Err(e)) => {
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!("{}: PFS key exchange: {e}", sa.tag()),
+                });
+                return;
+            }
+            None => None,
+        };
+        let ni = self.rng.bytes(32);
+        let ex = ChildExchange {
+            rekeys,
+            policy: policy.clone(),
+            spi_in: 0,
+            proposals: Vec::new(),
+            tsi,
+            tsr,
+            transport,
+            ni,
+            nr: Vec::new(),
+            ke,
+            superseded: None,
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        if let Some(c) = rekeys.and_then(|s| sa.child_mut(s)) {
+            c.state = ChildState::Rekeying { peer: None };
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        sa.waits.push((request, ParentWait::Spi(Box::new(ex))));
+        out.parent.push(ParentRequest::ReserveSpi {
+            sa: id,
+            request,
+            policy: policy.name.clone(),
+            local: sa.local,
+            remote: sa.remote,
+        });
+    }
+
+    /// A new CHILD SA for `policy` on an established IKE SA with the
+    /// policy's peer (RFC 7296 §1.3.1), instead of a new IKE SA. Returns
+    /// the line to log, or why there is no such IKE SA.
+    pub fn create_child(&mut self, policy: &str, now: Now) -> (Result<String, String>, Outputs) {
+        let mut out = Outputs::default();
+        let Some(p) = self.policy(policy).cloned() else {
+            return (Err(format!("no policy \"{policy}\"")), out);
+        };
+        let host = self.sas.iter().find(|(_, sa)| {
+            matches!(sa.state, super::sa::State::Established)
+                && sa.life == Life::Active
+                && Some(sa.remote.ip()) == p.remote_addr
+                && p.remote_id
+                    .as_ref()
+                    .is_none_or(|r| Some(r) == sa.peer_id.as_ref())
+        });
+        let Some((&id, sa)) = host else {
+            return (
+                Err(format!(
+                    "no established IKE SA with the peer of policy \"{policy}\""
+                )),
+                out,
+            );
+        };
+        let line = format!(
+            "{}: creating a CHILD SA for policy \"{policy}\" on it",
+            sa.tag()
+        );
+        if let Some(sa) = self.sas.get_mut(&id) {
+            sa.work.push_back(Work::NewChild(p));
+        }
+        self.pump_work(id, now, &mut out);
+        (Ok(line), out)
+    }
+
+    /// Routes the parent's answer to a CREATE_CHILD_SA step.
+    pub(super) fn on_child_answer(
+        &mut self,
+        a: super::io::ParentAnswer,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let (id, request) = a.ids();
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let Some(pos) = sa.waits.iter().position(|(r, _)| *r == request) else {
+            crate::log_verbose!("ike {id:016x}: stale answer {request} from the parent dropped");
+            return;
+        };
+        let (_, wait) = sa.waits.remove(pos);
+        match (wait, a) {
+            (ParentWait::Spi(mut ex), super::io::ParentAnswer::Reserved { spi_in, .. }) => {
+                match spi_in {
+                    Ok(spi) => {
+                        ex.spi_in = spi;
+                        sa.work.push_back(Work::Send(ex));
+                    }
+                    Err(e) => {
+                        let line = format!("{}: no inbound SPI for a CHILD SA: {e}", sa.tag());
+                        out.events.push(Event::Failed { sa: id, line });
+                        self.child_exchange_failed(id, &ex, now, out);
+                    }
+                }
+            }
+            (
+                ParentWait::InstallOurs(keys, ex),
+                super::io::ParentAnswer::Installed { child, .. },
+            ) => self.our_child_installed(id, *keys, *ex, child, now, out),
+            (ParentWait::InstallTheirs(ans), super::io::ParentAnswer::Installed { child, .. }) => {
+                self.their_child_installed(id, *ans, child, now, out)
+            }
+            _ => {}
+        }
+    }
+
+    /// Initiator: sends the CREATE_CHILD_SA request (the caller checked
+    /// the window).
+    pub(super) fn send_child_request(
+        &mut self,
+        id: SaId,
+        mut ex: Box<ChildExchange>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let spi = ex.spi_in.to_be_bytes().to_vec();
+        ex.proposals = ex
+            .policy
+            .esp
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.to_wire(u8::try_from(i + 1).unwrap_or(u8::MAX), spi.clone()))
+            .collect();
+        let mut inner = Vec::new();
+        if let Some(old) = ex.rekeys {
+            inner.push(Payload::Notify(NotifyPayload::rekey_sa(
+                ProtocolId::ESP,
+                old,
+            )));
+        }
+        if ex.transport {
+            inner.push(notify(NotifyType::USE_TRANSPORT_MODE));
+        }
+        inner.push(Payload::Sa(SaPayload {
+            proposals: ex.proposals.clone(),
+        }));
+        inner.push(Payload::Nonce(ex.ni.clone()));
+        if let Some(k) = &ex.ke {
+            inner.push(Payload::Ke(KePayload {
+                group: k.group().id(),
+                data: k.public().to_vec(),
+            }));
+        }
+        inner.push(Payload::TsI(ts::payload(&ex.tsi)));
+        inner.push(Payload::TsR(ts::payload(&ex.tsr)));
+        let mid = sa.next_request_id;
+        match sa.seal(
+            ExchangeType::CREATE_CHILD_SA,
+            false,
+            mid,
+            &inner,
+            self.rng.as_mut(),
+        ) {
+            Ok(bytes) => self.request(id, mid, bytes, Purpose::Child(ex), now, out),
+            Err(e) => {
+                let line = format!("{}: cannot seal CREATE_CHILD_SA: {e}", sa.tag());
+                out.events.push(Event::Failed { sa: id, line });
+                self.child_exchange_failed(id, &ex, now, out);
+            }
+        }
+    }
+
+    /// The peer's CREATE_CHILD_SA request: the IKE SA's rekey
+    /// (ike_rekey.rs) or a CHILD SA's.
+    pub(super) fn on_create_child_request(
+        &mut self,
+        id: SaId,
+        d: &super::io::Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
+            return;
+        };
+        let Some(sa) = self.sas.get(&id) else { return };
+        if !matches!(sa.state, super::sa::State::Established) {
+            return;
+        }
+        let ike = m
+            .find_map(|p| match p {
+                Payload::Sa(s) => s.proposals.first().map(|p| p.protocol == ProtocolId::IKE),
+                _ => None,
+            })
+            .unwrap_or(false);
+        if ike {
+            self.ike_rekey_request(id, m, now, out);
+        } else {
+            self.child_request(id, m, now, out);
+        }
+    }
+
+    /// Answers the peer's request `mid` with just `kind` (and its data).
+    pub(super) fn refuse_request(
+        &mut self,
+        id: SaId,
+        mid: u32,
+        n: NotifyPayload,
+        why: &str,
+        out: &mut Outputs,
+    ) {
+        if n.kind == NotifyType::TEMPORARY_FAILURE {
+            self.rekeys.temporary_failures += 1;
+        } else if n.kind == NotifyType::CHILD_SA_NOT_FOUND {
+            self.rekeys.child_not_found += 1;
+        }
+        let Some(sa) = self.sas.get(&id) else { return };
+        let line = format!("{}: CREATE_CHILD_SA refused: {:?}: {why}", sa.tag(), n.kind);
+        let inner = [Payload::Notify(n)];
+        if let Ok(b) = sa.seal(
+            ExchangeType::CREATE_CHILD_SA,
+            true,
+            mid,
+            &inner,
+            self.rng.as_mut(),
+        ) {
+            self.respond(id, mid, b, out);
+        }
+        out.events.push(Event::Info { sa: id, line });
+    }
+
+    /// Responder: the peer's CREATE_CHILD_SA for a CHILD SA.
+    fn child_request(&mut self, id: SaId, m: Message, now: Now, out: &mut Outputs) {
+        let mid = m.header.message_id;
+        let Some(sa) = self.sas.get(&id) else { return };
+        // §2.25.1: nothing new while the IKE SA is rekeyed or closed.
+        if sa.life != Life::Active {
+            let why = "the IKE SA is being rekeyed or deleted";
+            return self.refuse_request(
+                id,
+                mid,
+                NotifyPayload::flag(NotifyType::TEMPORARY_FAILURE),
+                why,
+                out,
+            );
+        }
+        let rekey = m
+            .notify(NotifyType::REKEY_SA)
+            .map(|n| <[u8; 4]>::try_from(n.spi.as_slice()).map_or(0, u32::from_be_bytes));
+        let old = match rekey {
+            None => None,
+            Some(theirs) => match sa.children.iter().find(|c| c.spi_out == theirs) {
+                None => {
+                    let mut n = NotifyPayload::flag(NotifyType::CHILD_SA_NOT_FOUND);
+                    n.protocol = ProtocolId::ESP;
+                    n.spi = theirs.to_be_bytes().to_vec();
+                    return self.refuse_request(
+                        id,
+                        mid,
+                        n,
+                        &format!("no CHILD SA {theirs:08x} to rekey"),
+                        out,
+                    );
+                }
+                Some(c) if matches!(c.state, ChildState::Deleting | ChildState::Rekeyed { .. }) => {
+                    let why = format!(
+                        "CHILD SA {:08x} is already replaced or being deleted",
+                        c.spi_in
+                    );
+                    return self.refuse_request(
+                        id,
+                        mid,
+                        NotifyPayload::flag(NotifyType::TEMPORARY_FAILURE),
+                        &why,
+                        out,
+                    );
+                }
+                // Our own rekey of it was answered and is being installed:
+                // it is as good as replaced (the peer learns of that when
+                // we delete it).
+                Some(c)
+                    if sa.waits.iter().any(|(_, w)| {
+                        matches!(w, ParentWait::InstallOurs(_, ex) if ex.rekeys == Some(c.spi_in))
+                    }) =>
+                {
+                    let why = format!("CHILD SA {:08x} is already being replaced", c.spi_in);
+                    return self.refuse_request(
+                        id,
+                        mid,
+                        NotifyPayload::flag(NotifyType::TEMPORARY_FAILURE),
+                        &why,
+                        out,
+                    );
+                }
+                Some(c) if sa.policy_settling(&c.policy.name, c.spi_in) => {
+                    let why = format!(
+                        "the previous rekey of CHILD SA {:08x}'s policy is still being completed",
+                        c.spi_in
+                    );
+                    return self.refuse_request(
+                        id,
+                        mid,
+                        NotifyPayload::flag(NotifyType::TEMPORARY_FAILURE),
+                        &why,
+                        out,
+                    );
+                }
+                Some(c) => Some((c.spi_in, c.policy.clone())),
+            },
+        };
+        let policy = match &old {
+            Some((_, p)) => p.clone(),
+            None => match self.policy_for_new_child(id, &m) {
+                Ok(p) => p,
+                Err((kind, why)) => {
+                    return self.refuse_request(id, mid, NotifyPayload::flag(kind), &why, out);
+                }
+            },
+        };
+        let plan = self.plan_answer(id, &m, &policy, old.as_ref().map(|o| o.0));
+        let ans = match plan {
+            Ok(a) => a,
+            Err(n) => {
+                let why = match &n.data {
+                    NotifyData::InvalidKe(g) => format!("the peer must use group {g}"),
+                    _ => format!("policy \"{}\"", policy.name),
+                };
+                return self.refuse_request(id, mid, n, &why, out);
+            }
+        };
+        let mut ans = ans;
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        // §2.8.1: the peer rekeys a CHILD SA we are rekeying too: answer
+        // as usual and let the nonces decide once ours completes.
+        if let Some((spi, _)) = &old
+            && let Some(c) = sa.child_mut(*spi)
+            && let ChildState::Rekeying { peer } = &mut c.state
+        {
+            ans.crossing = true;
+            *peer = Some(Crossing {
+                ni: ans.ni.clone(),
+                nr: ans.nr.clone(),
+                created: 0,
+            });
+        } else if let Some((spi, _)) = &old
+            && let Some(c) = sa.child_mut(*spi)
+            && c.state == ChildState::Installed
+        {
+            // Replaced from now on (the SPI of the new one is known once
+            // the parent installed it): no rekey of ours starts meanwhile.
+            c.state = ChildState::Rekeyed {
+                by: 0,
+                delete_at: now + REKEYED_GRACE,
+            };
+        }
+        sa.in_progress.insert(mid);
+        let request = self.next_request;
+        self.next_request += 1;
+        let child = Box::new(ans.keys.clone());
+        // A rekey's outbound SA waits until the initiator deletes the old
+        // CHILD SA: before that it may not have the new inbound one.
+        let outbound = ans.rekeys.is_none();
+        sa.waits
+            .push((request, ParentWait::InstallTheirs(Box::new(ans))));
+        out.parent.push(ParentRequest::InstallChild {
+            sa: id,
+            request,
+            child,
+            outbound,
+        });
+    }
+
+    /// Adds the outbound SA of CHILD SA `spi_in` of `sa` if it waits for
+    /// that (the responder of a rekey).
+    pub(super) fn activate(sa: &mut super::sa::IkeSa, id: SaId, spi_in: u32, out: &mut Outputs) {
+        if let Some(c) = sa.child_mut(spi_in)
+            && !c.outbound
+        {
+            c.outbound = true;
+            out.events.push(Event::ChildOutbound { sa: id, spi_in });
+        }
+    }
+
+    /// Responder: the policy a new CHILD SA from the peer falls under:
+    /// the IKE SA's own, else another for the same peer and identity whose
+    /// selectors fit.
+    fn policy_for_new_child(
+        &self,
+        id: SaId,
+        m: &Message,
+    ) -> Result<Arc<EnginePolicy>, (NotifyType, String)> {
+        let sa = self
+            .sas
+            .get(&id)
+            .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "gone".to_string()))?;
+        let own = sa.policy.clone();
+        let mut first_err = match self.narrow(id, m, &own) {
+            Ok(_) => return Ok(own),
+            Err(e) => e,
+        };
+        for p in &self.policies {
+            if p.name == own.name
+                || !p.remote.matches(sa.remote.ip())
+                || p.remote_id
+                    .as_ref()
+                    .is_some_and(|r| Some(r) != sa.peer_id.as_ref())
+            {
+                continue;
+            }
+            match self.narrow(id, m, p) {
+                Ok(_) => return Ok(p.clone()),
+                Err(e) if first_err.0 != NotifyType::TS_UNACCEPTABLE => first_err = e,
+                Err(_) => {}
+            }
+        }
+        Err(first_err)
+    }
+
+    /// Responder: proposal, key exchange, selectors and keys of the CHILD
+    /// SA we answer with, or the notify that refuses it.
+    fn plan_answer(
+        &mut self,
+        id: SaId,
+        m: &Message,
+        policy: &Arc<EnginePolicy>,
+        rekeys: Option<u32>,
+    ) -> Result<Answer, NotifyPayload> {
+        let no = |k| NotifyPayload::flag(k);
+        let offer = m
+            .find_map(|p| match p {
+                Payload::Sa(s) => Some(s.proposals.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| no(NotifyType::INVALID_SYNTAX))?;
+        let ni = nonce(m).ok_or_else(|| no(NotifyType::INVALID_SYNTAX))?;
+        let chosen = select(&offer, &policy.esp).map_err(|_| no(NotifyType::NO_PROPOSAL_CHOSEN))?;
+        let (ke, g_ir) = match chosen.ke {
+            None => (None, None),
+            Some(group) => {
+                let theirs = ke_payload(m)
+                    .filter(|k| k.group == group.id())
+                    .ok_or_else(|| {
+                        NotifyPayload::new(
+                            NotifyType::INVALID_KE_PAYLOAD,
+                            NotifyData::InvalidKe(group.id()),
+                        )
+                    })?;
+                let ours =
+                    KeyExchange::generate(group).map_err(|_| no(NotifyType::NO_PROPOSAL_CHOSEN))?;
+                let g_ir = ours
+                    .shared_secret(&theirs.data)
+                    .map_err(|_| no(NotifyType::INVALID_SYNTAX))?;
+                let payload = KePayload {
+                    group: group.id(),
+                    data: ours.public().to_vec(),
+                };
+                (Some(payload), Some(g_ir))
+            }
+        };
+        let (tsi, tsr) = self.narrow(id, m, policy).map_err(|(k, _)| no(k))?;
+        let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
+        let nr = self.rng.bytes(32);
+        let fresh = Fresh {
+            ni: &ni,
+            nr: &nr,
+            g_ir: g_ir.as_deref().map(|v| &v[..]),
+            we_initiated: false,
+            policy: &policy.name,
+        };
+        let keys = self
+            .child_keys(id, &chosen, 0, (&tsr, &tsi), transport, Some(fresh))
+            .ok_or_else(|| no(NotifyType::NO_PROPOSAL_CHOSEN))?;
+        Ok(Answer {
+            mid: m.header.message_id,
+            rekeys,
+            policy: policy.clone(),
+            keys,
+            chosen,
+            tsi,
+            tsr,
+            nr,
+            ke,
+            ni,
+            crossing: false,
+        })
+    }
+
+    /// Responder: the parent installed (or refused) the CHILD SA; the
+    /// response goes out now.
+    fn their_child_installed(
+        &mut self,
+        id: SaId,
+        ans: Answer,
+        installed: Result<u32, String>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let tag = sa.tag();
+        let spi_in = match installed {
+            Ok(spi) => spi,
+            Err(e) => {
+                // A crossing rekey we recorded, or the replacement we
+                // expected, did not happen after all.
+                if let Some(c) = ans.rekeys.and_then(|s| sa.child_mut(s)) {
+                    match &mut c.state {
+                        ChildState::Rekeying { peer } => *peer = None,
+                        ChildState::Rekeyed { by: 0, .. } => c.state = ChildState::Installed,
+                        _ => {}
+                    }
+                }
+                let why = format!("the kernel refused it: {e}");
+                return self.refuse_request(
+                    id,
+                    ans.mid,
+                    NotifyPayload::flag(NotifyType::NO_PROPOSAL_CHOSEN),
+                    &why,
+                    out,
+                );
+            }
+        };
+        let mut inner = Vec::new();
+        if ans.keys.transport {
+            inner.push(notify(NotifyType::USE_TRANSPORT_MODE));
+        }
+        inner.push(Payload::Sa(SaPayload {
+            proposals: vec![ans.chosen.to_wire(spi_in.to_be_bytes().to_vec())],
+        }));
+        inner.push(Payload::Nonce(ans.nr.clone()));
+        if let Some(k) = &ans.ke {
+            inner.push(Payload::Ke(k.clone()));
+        }
+        inner.push(Payload::TsI(ts::payload(&ans.tsi)));
+        inner.push(Payload::TsR(ts::payload(&ans.tsr)));
+        let mut keys = ans.keys;
+        keys.spi_in = spi_in;
+        sa.add_child(&keys, ans.policy.clone(), now);
+        if ans.rekeys.is_some()
+            && let Some(c) = sa.child_mut(spi_in)
+        {
+            c.outbound = false;
+        }
+        if ans.rekeys.is_some() {
+            self.rekeys.child_rekeys_answered += 1;
+        }
+        let what = match ans.rekeys {
+            Some(old) => format!("rekeyed CHILD SA {old:08x} (peer initiated)"),
+            None => "new CHILD SA (peer initiated)".to_string(),
+        };
+        if let Some(old) = ans.rekeys
+            && let Some(c) = sa.child_mut(old)
+        {
+            match &mut c.state {
+                ChildState::Rekeying { peer: Some(x) } => x.created = u64::from(spi_in),
+                // We lost the collision before the parent installed this.
+                ChildState::Rekeyed { by, .. } if *by == 0 => *by = spi_in,
+                ChildState::Installed => {
+                    c.state = ChildState::Rekeyed {
+                        by: spi_in,
+                        delete_at: now + REKEYED_GRACE,
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.events.push(Event::Info {
+            sa: id,
+            line: format!("{tag}: {what}: {}", super::auth::child_line(&keys)),
+        });
+        // Our own crossing rekey completed (and won) while the parent
+        // installed this one: the peer finds its rekey redundant, never
+        // installs it and deletes it; it leaves here at once.
+        let lost = ans.crossing
+            && ans
+                .rekeys
+                .and_then(|old| sa.children.iter().find(|c| c.spi_in == old))
+                .is_none_or(|c| c.state == ChildState::Deleting);
+        out.events.push(Event::ChildEstablished(Box::new(keys)));
+        match sa.seal(
+            ExchangeType::CREATE_CHILD_SA,
+            true,
+            ans.mid,
+            &inner,
+            self.rng.as_mut(),
+        ) {
+            Ok(b) => self.respond(id, ans.mid, b, out),
+            Err(e) => {
+                let line = format!("{tag}: cannot seal the CREATE_CHILD_SA response: {e}");
+                out.events.push(Event::Failed { sa: id, line });
+            }
+        }
+        if lost {
+            self.forget_child(id, spi_in, "redundant after a rekey collision", out);
+        }
+    }
+
+    /// The response to one of our CREATE_CHILD_SA requests.
+    pub(super) fn on_create_child_response(
+        &mut self,
+        id: SaId,
+        d: &super::io::Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(m) = self.inbound(id, d, outer, now, out) else {
+            return;
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let Some(p) = sa.requests.remove(&m.header.message_id) else {
+            return;
+        };
+        match p.purpose {
+            Purpose::Child(ex) => self.child_response(id, &m, ex, now, out),
+            Purpose::IkeRekey(r) => self.ike_rekey_response(id, &m, *r, now, out),
+            _ => {}
+        }
+    }
+
+    /// Initiator: the peer's answer to our CHILD SA request.
+    fn child_response(
+        &mut self,
+        id: SaId,
+        m: &Message,
+        ex: Box<ChildExchange>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get(&id) else { return };
+        let tag = sa.tag();
+        let answer = m.find_map(|p| match p {
+            Payload::Sa(s) => Some(s.proposals.clone()),
+            _ => None,
+        });
+        let keys = match answer {
+            None => Err(Self::error_notify(&m.payloads)
+                .map_or_else(|| "no SA payload".to_string(), |k| format!("{k:?}"))),
+            Some(answer) => self.accept_child(id, m, &ex, &answer),
+        };
+        let mut ex = ex;
+        let keys = match keys {
+            Ok((k, nr)) => {
+                ex.nr = nr;
+                k
+            }
+            Err(why) => {
+                let what = ex.rekeys.map_or("new CHILD SA".to_string(), |s| {
+                    format!("rekey of CHILD SA {s:08x}")
+                });
+                out.events.push(Event::Failed {
+                    sa: id,
+                    line: format!("{tag}: {what} refused: {why}"),
+                });
+                if m.notify(NotifyType::CHILD_SA_NOT_FOUND).is_some()
+                    && let Some(old) = ex.rekeys
+                {
+                    // §2.25: the peer has no such CHILD SA: ours goes
+                    // silently, and a new one is made from scratch unless
+                    // the policy has one (the peer's rekey made it).
+                    self.forget_child(id, old, "the peer does not know it", out);
+                    if let Some(sa) = self.sas.get_mut(&id)
+                        && !sa.children.iter().any(|c| c.policy.name == ex.policy.name)
+                    {
+                        sa.work.push_back(Work::NewChild(ex.policy.clone()));
+                    }
+                }
+                // The reserved SPI's larval SA expires in the parent.
+                self.child_exchange_failed(id, &ex, now, out);
+                return;
+            }
+        };
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        // The CHILD SA we rekeyed is gone and the policy has another one
+        // (the peer's rekey of it): ours would be a duplicate.
+        let duplicate = ex.rekeys.is_some_and(|old| {
+            !sa.children.iter().any(|c| c.spi_in == old)
+                && sa
+                    .children
+                    .iter()
+                    .any(|c| c.policy.name == ex.policy.name && c.state != ChildState::Deleting)
+        });
+        let superseded = ex.superseded.or(duplicate.then_some(0));
+        if let Some(by) = superseded {
+            // The peer's crossing rekey won and it already deleted the
+            // old CHILD SA: ours is never installed.
+            sa.work.push_back(Work::DeleteChildren(vec![ex.spi_in]));
+            Self::release_spi(id, &ex, out);
+            self.rekeys.child_collisions += 1;
+            let line = format!(
+                "{}: CHILD SA rekey collision: the peer's ({by:08x}) won and replaced the old one; ours ({:08x}) is dropped",
+                sa.tag(),
+                ex.spi_in
+            );
+            out.events.push(Event::Info { sa: id, line });
+            return;
+        }
+        // §2.8.1: the peer rekeyed the same CHILD SA meanwhile and ours
+        // used the lowest nonce: ours is redundant. It is never installed
+        // (the peer deletes its half when we say so) and the peer's
+        // replaces the old one.
+        if let Some(old) = ex.rekeys
+            && let Some(c) = sa.child_mut(old)
+            && let ChildState::Rekeying { peer: Some(x) } = &c.state
+            && x.ours_is_redundant((&ex.ni, &ex.nr))
+        {
+            let by = u32::try_from(x.created).unwrap_or(0);
+            c.state = ChildState::Rekeyed {
+                by,
+                delete_at: now + REKEYED_GRACE,
+            };
+            sa.work.push_back(Work::DeleteChildren(vec![ex.spi_in]));
+            Self::release_spi(id, &ex, out);
+            self.rekeys.child_collisions += 1;
+            let line = format!(
+                "{}: CHILD SA {old:08x} rekey collision: ours ({:08x}) has the lowest nonce and is dropped, the peer's ({by:08x}) replaces it",
+                sa.tag(),
+                ex.spi_in
+            );
+            out.events.push(Event::Info { sa: id, line });
+            return;
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        let child = Box::new(keys.clone());
+        sa.waits
+            .push((request, ParentWait::InstallOurs(Box::new(keys), ex)));
+        out.parent.push(ParentRequest::InstallChild {
+            sa: id,
+            request,
+            child,
+            outbound: true,
+        });
+    }
+
+    /// Initiator: checks the accepted proposal, KE and selectors against
+    /// our request and derives the keys.
+    fn accept_child(
+        &self,
+        id: SaId,
+        m: &Message,
+        ex: &ChildExchange,
+        answer: &[crate::ike::wire::Proposal],
+    ) -> Result<(ChildSaKeys, Vec<u8>), String> {
+        let chosen = accept_answer(&ex.proposals, answer)?;
+        let nr = nonce(m).ok_or("no valid nonce")?;
+        let g_ir = match (&ex.ke, chosen.ke) {
+            (_, None) => None,
+            (Some(k), Some(g)) if k.group() == g => {
+                let theirs = ke_payload(m)
+                    .filter(|p| p.group == g.id())
+                    .ok_or("no KE payload of the accepted group")?;
+                Some(k.shared_secret(&theirs.data).map_err(|e| e.to_string())?)
+            }
+            _ => return Err("the responder picked another PFS group than our KE".into()),
+        };
+        let (tsi, tsr) = selectors(m);
+        let inside = |got: &[TsRange], asked: &[TsRange]| {
+            !got.is_empty() && got.iter().all(|g| asked.iter().any(|a| ts::within(g, a)))
+        };
+        if !inside(&tsi, &ex.tsi) || !inside(&tsr, &ex.tsr) {
+            return Err("the responder's traffic selectors are not within ours".into());
+        }
+        let transport = ex.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
+        let fresh = Fresh {
+            ni: &ex.ni,
+            nr: &nr,
+            g_ir: g_ir.as_deref().map(|v| &v[..]),
+            we_initiated: true,
+            policy: &ex.policy.name,
+        };
+        let mut keys = self
+            .child_keys(id, &chosen, ex.spi_in, (&tsi, &tsr), transport, Some(fresh))
+            .ok_or("KEYMAT")?;
+        keys.spi_in = ex.spi_in;
+        Ok((keys, nr))
+    }
+
+    /// Initiator: the new CHILD SA is installed; for a rekey, the old one
+    /// (or, after a lost collision, ours) is deleted.
+    fn our_child_installed(
+        &mut self,
+        id: SaId,
+        keys: ChildSaKeys,
+        ex: ChildExchange,
+        installed: Result<u32, String>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let tag = sa.tag();
+        if let Err(e) = installed {
+            out.events.push(Event::Failed {
+                sa: id,
+                line: format!(
+                    "{tag}: our kernel refused {}: {e}; deleting the peer's half",
+                    super::auth::child_line(&keys)
+                ),
+            });
+            sa.work.push_back(Work::DeleteChildren(vec![keys.spi_in]));
+            self.child_exchange_failed(id, &ex, now, out);
+            return;
+        }
+        // As in child_response: the CHILD SA we rekeyed went meanwhile
+        // and the policy has another one: ours is a duplicate.
+        let duplicate = ex.rekeys.is_some_and(|old| {
+            !sa.children.iter().any(|c| c.spi_in == old)
+                && sa
+                    .children
+                    .iter()
+                    .any(|c| c.policy.name == ex.policy.name && c.state != ChildState::Deleting)
+        });
+        sa.add_child(&keys, ex.policy.clone(), now);
+        let spi_new = keys.spi_in;
+        if let Some(by) = ex.superseded.or(duplicate.then_some(0)) {
+            // Superseded while the parent installed it: it goes again.
+            if let Some(c) = sa.child_mut(spi_new) {
+                c.state = ChildState::Deleting;
+                c.delete_reason = "deleted: redundant after a rekey collision";
+            }
+            sa.work.push_back(Work::DeleteChildren(vec![spi_new]));
+            let line = format!(
+                "{tag}: CHILD SA rekey collision: the peer's ({by:08x}) won; ours ({spi_new:08x}) is deleted"
+            );
+            out.events.push(Event::Info { sa: id, line });
+            out.events.push(Event::ChildEstablished(Box::new(keys)));
+            return;
+        }
+        let line = match ex.rekeys {
+            None => format!("{tag}: new {}", super::auth::child_line(&keys)),
+            Some(old) => {
+                let nr = ex.nr.clone();
+                match sa.child_mut(old).map(|c| c.state.clone()) {
+                    Some(ChildState::Rekeying { peer: Some(x) })
+                        if x.ours_is_redundant((&ex.ni, &nr)) =>
+                    {
+                        // The peer's crossing rekey arrived while the
+                        // parent installed ours, and ours has the lowest
+                        // nonce (§2.8.1): we delete ours; the peer's
+                        // replaces the old one and the peer deletes that.
+                        if let Some(c) = sa.child_mut(old) {
+                            c.state = ChildState::Rekeyed {
+                                by: u32::try_from(x.created).unwrap_or(0),
+                                delete_at: now + REKEYED_GRACE,
+                            };
+                        }
+                        sa.work.push_back(Work::DeleteChildren(vec![spi_new]));
+                        if let Some(c) = sa.child_mut(spi_new) {
+                            c.state = ChildState::Deleting;
+                            c.delete_reason = "deleted: redundant after a rekey collision";
+                        }
+                        format!(
+                            "{tag}: CHILD SA {old:08x} rekey collision: ours ({spi_new:08x}) has the lowest nonce and is deleted, the peer's replaces it"
+                        )
+                    }
+                    Some(ChildState::Rekeying { peer }) => {
+                        // Won a collision: the peer's duplicate is only
+                        // inbound here and the peer never installs it
+                        // (it drops its own redundant SA and deletes it);
+                        // it leaves at once.
+                        let duplicate =
+                            peer.as_ref().map(|x| u32::try_from(x.created).unwrap_or(0));
+                        if let Some(c) = sa.child_mut(old) {
+                            c.state = ChildState::Deleting;
+                            c.delete_reason = "deleted: replaced by its rekey";
+                        }
+                        sa.work.push_back(Work::DeleteChildren(vec![old]));
+                        if let Some(dup) = duplicate.filter(|d| *d != 0) {
+                            self.forget_child(id, dup, "redundant after a rekey collision", out);
+                        }
+                        self.rekeys.child_rekeys += 1;
+                        if duplicate.is_some() {
+                            self.rekeys.child_collisions += 1;
+                        }
+                        format!(
+                            "{tag}: rekeyed CHILD SA {old:08x}{}: {}",
+                            if duplicate.is_some() {
+                                " (collision won, the peer deletes its duplicate)"
+                            } else {
+                                ""
+                            },
+                            super::auth::child_line(&keys)
+                        )
+                    }
+                    // The old one went meanwhile (deleted by the peer):
+                    // the new one simply stays.
+                    _ => format!(
+                        "{tag}: new {} (the CHILD SA it rekeyed is gone)",
+                        super::auth::child_line(&keys)
+                    ),
+                }
+            }
+        };
+        out.events.push(Event::Info { sa: id, line });
+        out.events.push(Event::ChildEstablished(Box::new(keys)));
+    }
+
+    /// Initiator: the exchange ended without a new CHILD SA: the CHILD SA
+    /// it rekeyed goes back to normal (a rekey is tried again later),
+    /// unless the peer's crossing rekey replaced it meanwhile.
+    pub(super) fn child_exchange_failed(
+        &mut self,
+        id: SaId,
+        ex: &ChildExchange,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        let delay = self.retry_delay();
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        Self::release_spi(id, ex, out);
+        let Some(c) = ex.rekeys.and_then(|s| sa.child_mut(s)) else {
+            return;
+        };
+        match &c.state {
+            ChildState::Rekeying { peer: Some(x) } => {
+                c.state = ChildState::Rekeyed {
+                    by: u32::try_from(x.created).unwrap_or(0),
+                    delete_at: now + REKEYED_GRACE,
+                }
+            }
+            ChildState::Rekeying { peer: None } => {
+                c.state = ChildState::Installed;
+                c.retry_at = Some(now + delay);
+            }
+            _ => {}
+        }
+    }
+
+    /// The inbound SPI reserved for an exchange that installed nothing is
+    /// given back (the parent deletes its larval SA).
+    fn release_spi(id: SaId, ex: &ChildExchange, out: &mut Outputs) {
+        if ex.spi_in != 0 {
+            out.events.push(Event::ChildDeleted {
+                sa: id,
+                spi_in: ex.spi_in,
+                reason: "not created; its reserved SPI is released",
+            });
+        }
+    }
+
+    /// The peer deleted CHILD SA `old` while our rekey of it is under way
+    /// and after we answered its crossing rekey, which made `by`: our
+    /// exchange is marked so that it ends without a new SA.
+    pub(super) fn supersede(sa: &mut super::sa::IkeSa, old: u32, by: u32) {
+        let mark = |ex: &mut ChildExchange| {
+            if ex.rekeys == Some(old) {
+                ex.superseded = Some(by);
+            }
+        };
+        for p in sa.requests.values_mut() {
+            if let Purpose::Child(ex) = &mut p.purpose {
+                mark(ex);
+            }
+        }
+        for (_, w) in &mut sa.waits {
+            match w {
+                ParentWait::Spi(ex) | ParentWait::InstallOurs(_, ex) => mark(ex),
+                ParentWait::InstallTheirs(_) => {}
+            }
+        }
+        for w in &mut sa.work {
+            if let Work::Send(ex) = w {
+                mark(ex);
+            }
+        }
+    }
+
+    /// Drops a CHILD SA without telling the peer.
+    pub(super) fn forget_child(
+        &mut self,
+        id: SaId,
+        spi_in: u32,
+        why: &'static str,
+        out: &mut Outputs,
+    ) {
+        let Some(sa) = self.sas.get_mut(&id) else {
+            return;
+        };
+        let before = sa.children.len();
+        sa.children.retain(|c| c.spi_in != spi_in);
+        if sa.children.len() != before {
+            out.events.push(Event::ChildDeleted {
+                sa: id,
+                spi_in,
+                reason: why,
+            });
+        }
+    }
+}
