@@ -96,6 +96,9 @@ fn stats(s: &Stats) {
         ("half-open IKE SAs", s.half_open),
         ("control requests", s.control_requests),
         ("IKE fragments reassembled", s.fragments_reassembled),
+        ("IKE SA rekeys", s.ike_rekeys),
+        ("CHILD SA rekeys", s.child_rekeys),
+        ("rekey collisions", s.rekey_collisions),
     ];
     for (k, v) in rows {
         println!("{k:<26} {v}");

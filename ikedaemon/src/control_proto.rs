@@ -239,6 +239,15 @@ pub struct Stats {
     /// IKE fragments of completely reassembled messages (RFC 7383).
     #[serde(default)]
     pub fragments_reassembled: u64,
+    /// IKE SA rekeys completed (ours and the peer's).
+    #[serde(default)]
+    pub ike_rekeys: u64,
+    /// CHILD SA rekeys completed (ours and the peer's).
+    #[serde(default)]
+    pub child_rekeys: u64,
+    /// Crossing rekeys decided by the nonces (RFC 7296 §2.8).
+    #[serde(default)]
+    pub rekey_collisions: u64,
 }
 
 /// One line of the `monitor` stream.

@@ -248,3 +248,67 @@ fn short_lifetimes_rekey_child_and_ike_sas_with_create_child_sa() {
         );
     }
 }
+
+/// A second policy with the same peer: `ikectl initiate` creates its CHILD
+/// SA on the existing IKE SA with CREATE_CHILD_SA (RFC 7296 §1.3.1); the
+/// responder files it under its own second policy.
+#[test]
+fn a_second_policy_gets_its_child_sa_on_the_existing_ike_sa() {
+    let second = |a: bool| {
+        let (me, peer, l, r) = if a {
+            (
+                "192.0.2.1",
+                "192.0.2.2",
+                "198.51.100.2/32",
+                "203.0.113.2/32",
+            )
+        } else {
+            (
+                "192.0.2.2",
+                "192.0.2.1",
+                "203.0.113.2/32",
+                "198.51.100.2/32",
+            )
+        };
+        format!(
+            "  - name: site2\n    start: passive\n    local: {{ address: {me} }}\n    remote: {{ address: {peer} }}\n    auth: {{ psk: \"interop test secret\" }}\n    local_ts: [{l}]\n    remote_ts: [{r}]\n"
+        )
+    };
+    let (a, b) = interop::pair();
+    let db = Daemon::start_with(b, |c| interop::config(c, false, "passive", &second(false)));
+    let da = Daemon::start_with(a, |c| interop::config(c, true, "active", &second(true)));
+    interop::wait_for(10, || (interop::sas(&da).len() == 1).then_some(()))
+        .unwrap_or_else(|| panic!("{}", da.log_text()));
+    let out = da.ikectl(&["initiate", "site2"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("creating a CHILD SA for policy \"site2\" on it"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let both = interop::wait_for(10, || {
+        let (ja, jb) = (interop::show_sa_json(&da), interop::show_sa_json(&db));
+        let two = |j: &serde_json::Value| {
+            j.as_array().is_some_and(|a| a.len() == 1)
+                && j[0]["children"].as_array().is_some_and(|c| c.len() == 2)
+        };
+        (two(&ja) && two(&jb)).then_some((ja, jb))
+    });
+    let (ja, _) = both.unwrap_or_else(|| panic!("A: {}\nB: {}", da.log_text(), db.log_text()));
+    let ts: Vec<&str> = ja[0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["local_ts"][0].as_str().unwrap())
+        .collect();
+    assert!(
+        ts.contains(&"198.51.100.1/32") && ts.contains(&"198.51.100.2/32"),
+        "{ja}"
+    );
+    db.wait_log("new CHILD SA (peer initiated): CHILD SA site2");
+    // Initiating it again finds it.
+    let again = da.ikectl(&["initiate", "site2"]);
+    let text = String::from_utf8_lossy(&again.stdout).into_owned()
+        + &String::from_utf8_lossy(&again.stderr);
+    assert!(text.contains("already has"), "{text}");
+}

@@ -396,11 +396,11 @@ fn two_exchanges_run_at_once_within_the_window() {
     let wire: Vec<&String> = sim.log[log_from..].iter().collect();
     let first_answer = wire
         .iter()
-        .position(|l| l.contains("b->a CREATE_CHILD_SA response"))
+        .position(|l| l.contains("b->a") && l.contains("CREATE_CHILD_SA response"))
         .unwrap();
     let requests = wire[..first_answer]
         .iter()
-        .filter(|l| l.contains("a->b CREATE_CHILD_SA request"))
+        .filter(|l| l.contains("a->b") && l.contains("CREATE_CHILD_SA request"))
         .count();
     assert_eq!(requests, 2, "{wire:#?}");
     assert_eq!(sim.a.engine.rekey_stats().child_rekeys, 2);

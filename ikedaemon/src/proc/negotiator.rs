@@ -261,6 +261,10 @@ impl Negotiator {
                 s.ike_sas = self.engine.established() as u64;
                 s.half_open = (self.engine.len() - self.engine.established()) as u64;
                 s.fragments_reassembled = self.engine.fragments_reassembled();
+                let r = self.engine.rekey_stats();
+                s.ike_rekeys = r.ike_rekeys + r.ike_rekeys_answered;
+                s.child_rekeys = r.child_rekeys + r.child_rekeys_answered;
+                s.rekey_collisions = r.ike_collisions + r.child_collisions;
                 s.malformed += self.engine.malformed();
                 Response::Stats(s)
             }

@@ -98,7 +98,7 @@ impl Negotiator {
             .engine
             .summaries()
             .into_iter()
-            .find(|s| s.policy == name)
+            .find(|s| s.policy == name || s.children.iter().any(|c| c.policy == name))
         {
             return Err(format!(
                 "policy \"{name}\" already has IKE SA {} ({}); `ikectl terminate {name}` first",
@@ -115,6 +115,13 @@ impl Negotiator {
             .or_else(|| source_address(remote))
             .ok_or_else(|| format!("policy \"{name}\": no route to {remote}"))?;
         let now = self.now();
+        // An IKE SA with that peer (same identities) exists for another
+        // policy: the CHILD SA is created on it (RFC 7296 §1.3.1).
+        let (shared, out) = self.engine.create_child(name, now);
+        if let Ok(line) = shared {
+            self.apply(out);
+            return Ok(line);
+        }
         let out = self
             .engine
             .initiate(name, SocketAddr::new(local_ip, port), now);
@@ -197,7 +204,12 @@ impl Negotiator {
     /// A kernel ACQUIRE for an on-demand policy: negotiate it unless an
     /// IKE SA for it exists or is being set up.
     pub(super) fn on_acquire(&mut self, policy: &str) {
-        if self.engine.summaries().iter().any(|s| s.policy == policy) {
+        if self
+            .engine
+            .summaries()
+            .iter()
+            .any(|s| s.policy == policy || s.children.iter().any(|c| c.policy == policy))
+        {
             log_verbose!("ACQUIRE for policy {policy}: an IKE SA exists or is being set up");
             return;
         }

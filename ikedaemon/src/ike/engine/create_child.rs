@@ -160,6 +160,7 @@ impl Engine {
             matches!(sa.state, super::sa::State::Established)
                 && sa.life == Life::Active
                 && Some(sa.remote.ip()) == p.remote_addr
+                && p.local_id == sa.policy.local_id
                 && p.remote_id
                     .as_ref()
                     .is_none_or(|r| Some(r) == sa.peer_id.as_ref())

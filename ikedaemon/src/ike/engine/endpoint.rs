@@ -95,6 +95,8 @@ pub struct SaSummary {
 /// One CHILD SA in `show sa`, as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSummary {
+    /// The policy it was negotiated for (may differ from its IKE SA's).
+    pub policy: String,
     /// Our inbound SPI.
     pub spi_in: u32,
     /// Our outbound SPI.
@@ -401,6 +403,7 @@ impl Engine {
                     .children
                     .iter()
                     .map(|c| ChildSummary {
+                        policy: c.policy.name.clone(),
                         spi_in: c.spi_in,
                         spi_out: c.spi_out,
                         state: match c.state {
