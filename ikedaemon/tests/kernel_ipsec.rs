@@ -82,9 +82,15 @@ fn main() -> ExitCode {
         ("pfkey_acquire_starts_the_negotiation", &|| {
             acquire("pfkey", "aes256-sha512")
         }),
+        ("xfrm_ping_runs_through_child_and_ike_rekeys", &|| {
+            ping_runs_through_child_and_ike_rekeys("xfrm", "aes128gcm16")
+        }),
+        ("pfkey_ping_runs_through_child_and_ike_rekeys", &|| {
+            ping_runs_through_child_and_ike_rekeys("pfkey", "aes256-sha384")
+        }),
         (
-            "xfrm_ping_runs_through_child_and_ike_rekeys",
-            &xfrm_ping_runs_through_child_and_ike_rekeys,
+            "xfrm_byte_lifetime_rekeys_the_child_sa",
+            &xfrm_byte_lifetime_rekeys_the_child_sa,
         ),
         ("xfrm_sigkill_leaves_only_foreign_state", &|| {
             sigkill("xfrm", "aes128gcm16")
@@ -357,13 +363,14 @@ fn acquire(backend: &'static str, esp: &'static str) {
     assert_tunnel(&da, Some(spis(&wait_child(&db))), src, dst, "eth0");
 }
 
-/// Short lifetimes (CHILD SAs rekeyed at 6 s, the IKE SA at 10 s): the
-/// kernel's soft EXPIRE reaches the parent and the negotiator, `ikectl
-/// monitor` shows it with the SPI that `ip xfrm state` lists with that soft
-/// lifetime; CHILD and IKE SAs are rekeyed with CREATE_CHILD_SA while a
-/// ping runs through the tunnel: at most one lost packet per rekey.
-fn xfrm_ping_runs_through_child_and_ike_rekeys() {
-    let case = Case4::tunnel("xfrm", "aes128gcm16");
+/// Short lifetimes (CHILD SAs rekeyed at 6 s, the IKE SA at 10 s), through
+/// either backend: the kernel's soft EXPIRE reaches the parent and the
+/// negotiator, `ikectl monitor` shows it with the SPI that `ip xfrm state`
+/// lists with that soft lifetime; CHILD and IKE SAs are rekeyed with
+/// CREATE_CHILD_SA while a ping runs through the tunnel: at most one lost
+/// packet per rekey.
+fn ping_runs_through_child_and_ike_rekeys(backend: &'static str, esp: &'static str) {
+    let case = Case4::tunnel(backend, esp);
     let (a, b) = case.namespaces();
     let lifetime = "    lifetime:\n      ike: { rekey: 10s, expire: 600s }\n      child: { rekey: 6s, expire: 600s }\n";
     let da = common::Daemon::start_with(a, |c| case.config(c, true, "passive", lifetime));
@@ -442,6 +449,44 @@ fn xfrm_ping_runs_through_child_and_ike_rekeys() {
     let lines = cap.stop();
     assert!(ok, "ping after the rekeys failed\n{}", da.log_text());
     assert_only_esp(&lines, 3);
+}
+
+/// A CHILD SA byte lifetime (`rekey_bytes: 20K`): the kernel counts the
+/// ESP bytes, its soft EXPIRE says so, and the CHILD SA is rekeyed with
+/// CREATE_CHILD_SA; pings keep going through the new SAs.
+fn xfrm_byte_lifetime_rekeys_the_child_sa() {
+    let case = Case4::tunnel("xfrm", "aes128gcm16");
+    let (a, b) = case.namespaces();
+    let lifetime = "    lifetime:\n      child: { rekey: 600s, expire: 1200s, rekey_bytes: 20K, expire_bytes: 100M }\n";
+    let da = common::Daemon::start_with(a, |c| case.config(c, true, "passive", lifetime));
+    let db = common::Daemon::start_with(b, |c| case.config(c, false, "active", lifetime));
+    let (spi_in, _) = spis(&wait_child(&da));
+    let block = sa_block(&xfrm_state(&da.ns), spi_in).unwrap();
+    assert!(block.contains("soft 20480(bytes)"), "{block}");
+    let (src, dst) = case.inner();
+    // 30 pings of 1000 bytes each way cross 20 KiB.
+    let (sent, received) = ping_count_sized(&da.ns, src, dst, 30, "0.1", 1000);
+    assert_eq!(sent, received, "{}", da.log_text());
+    let rekeyed = wait_for(20, || {
+        let both = format!("{}{}", da.log_text(), db.log_text());
+        (both.contains(&format!(
+            "CHILD SA {spi_in:08x} reached its soft lifetime in the kernel; rekeying it"
+        )) || both.contains(&format!("rekeyed CHILD SA {spi_in:08x}")))
+        .then_some(())
+    });
+    assert!(
+        rekeyed.is_some(),
+        "no rekey after the byte limit\n{}\nA:\n{}\nB:\n{}",
+        xfrm_state(&da.ns),
+        da.log_text(),
+        db.log_text()
+    );
+    let fresh = wait_for(20, || {
+        let c = wait_child(&da);
+        (spis(&c).0 != spi_in && sa_block(&xfrm_state(&da.ns), spi_in).is_none()).then_some(c)
+    });
+    assert!(fresh.is_some(), "{}\n{}", da.log_text(), xfrm_state(&da.ns));
+    assert!(ping(&da.ns, src, dst, 3), "{}", da.log_text());
 }
 
 /// Someone else's SA and policy, added with `ip xfrm`.

@@ -405,3 +405,41 @@ fn two_exchanges_run_at_once_within_the_window() {
     assert_eq!(requests, 2, "{wire:#?}");
     assert_eq!(sim.a.engine.rekey_stats().child_rekeys, 2);
 }
+
+#[test]
+fn reauth_time_replaces_the_ike_sa_with_a_new_authenticated_one() {
+    let mut sim = Sim::new(71, ESP, false);
+    let mut pa = with_ike_rekey(true, 3600);
+    pa.ike_reauth = Some(secs(40));
+    sim.a.engine.set_policies(vec![pa]);
+    sim.b.engine.set_policies(vec![with_ike_rekey(false, 3600)]);
+    let (_, out) = sim.a.engine.terminate("p");
+    sim.apply(true, out);
+    sim.run_for(secs(5));
+    let out = sim.a.engine.initiate("p", sim.a.addr, sim.now);
+    sim.apply(true, out);
+    sim.run_for(secs(5));
+    let first = sim.a.engine.summaries()[0].clone();
+    let reauth_at = first.reauth_at.expect("a reauthentication time");
+    let due = reauth_at - first.created;
+    assert!(due <= secs(40) && due >= secs(36), "jittered: {due:?}");
+    let (a0, b0) = (child(&sim, true), child(&sim, false));
+    sim.run_for(secs(60));
+    assert!(sim.quiet(), "{}", sim.dump());
+    sim.check_quiescent(&["p"]);
+    // A new IKE SA from IKE_SA_INIT and IKE_AUTH, a new CHILD SA with it,
+    // and the old ones gone on both sides.
+    let now = sim.a.engine.summaries()[0].clone();
+    assert_ne!(now.spis, first.spis);
+    assert!(now.created > first.created);
+    assert!(child(&sim, true) != a0 && child(&sim, false) != b0);
+    assert!(
+        sim.a.lines.iter().any(|l| l.contains("reauthenticating")),
+        "{}",
+        sim.dump()
+    );
+    // Rekeys carry the reauthentication time over; a fresh IKE SA starts
+    // its own.
+    assert!(now.reauth_at.is_some_and(|t| t > reauth_at));
+    assert_eq!(sim.a.engine.rekey_stats().ike_rekeys, 0);
+}

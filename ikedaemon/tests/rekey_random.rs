@@ -188,4 +188,5 @@ fn ten_thousand_rekeys_with_collisions_loss_and_reordering() {
     assert!(sum.child_collisions >= scale, "{sum:?}");
     assert!(sum.ike_collisions >= scale / 4, "{sum:?}");
     assert!(sum.temporary_failures >= scale, "{sum:?}");
+    assert!(sum.child_not_found >= scale / 10, "{sum:?}");
 }

@@ -281,8 +281,30 @@ pub fn ping(ns: &Netns, src: &str, dst: &str, count: u32) -> bool {
 /// Pings `count` times every `interval` seconds: (sent, answered), from
 /// ping's summary line.
 pub fn ping_count(ns: &Netns, src: &str, dst: &str, count: u32, interval: &str) -> (u32, u32) {
+    ping_count_sized(ns, src, dst, count, interval, 56)
+}
+
+/// `ping_count` with `size` bytes of payload.
+pub fn ping_count_sized(
+    ns: &Netns,
+    src: &str,
+    dst: &str,
+    count: u32,
+    interval: &str,
+    size: u32,
+) -> (u32, u32) {
     let count = count.to_string();
-    let mut args = vec!["ip", "netns", "exec", ns.0.as_str(), "ping", "-q"];
+    let size = size.to_string();
+    let mut args = vec![
+        "ip",
+        "netns",
+        "exec",
+        ns.0.as_str(),
+        "ping",
+        "-q",
+        "-s",
+        &size,
+    ];
     if dst.contains(':') {
         args.push("-6");
     }

@@ -280,6 +280,26 @@ impl Engine {
         Some(m)
     }
 
+    /// The peer's protected response, opened, with the request of ours it
+    /// answers (taken out of the outstanding ones); `None` if it does not
+    /// authenticate or answers nothing outstanding.
+    pub(super) fn response(
+        &mut self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+        now: Now,
+        out: &mut Outputs,
+    ) -> Option<(Message, super::sa::Pending)> {
+        let m = self.inbound(id, d, outer, now, out)?;
+        let p = self
+            .sas
+            .get_mut(&id)?
+            .requests
+            .remove(&m.header.message_id)?;
+        Some((m, p))
+    }
+
     fn inbound_inner(
         &mut self,
         id: SaId,

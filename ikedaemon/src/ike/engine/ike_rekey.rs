@@ -14,7 +14,7 @@ use crate::ike::wire::{
     ExchangeType, KePayload, Message, NotifyData, NotifyPayload, NotifyType, Payload, SaPayload,
 };
 
-use super::create_child::REKEYED_GRACE;
+use super::create_child::{REKEYED_GRACE, ke_payload, nonce};
 use super::endpoint::Engine;
 use super::io::{Event, Now, Outputs, SaId};
 use super::lifecycle::{ChildState, Crossing, IkeRekeyOut, Life, Purpose, Work};
@@ -23,21 +23,6 @@ use super::sa::{IkeSa, Role};
 /// The responder's plan for the peer's IKE SA rekey: the accepted
 /// proposal, our key exchange, the peer's nonce and its new SPI.
 type RekeyPlan = (Selected, KeyExchange, Vec<u8>, u64);
-
-fn nonce(m: &Message) -> Option<Vec<u8>> {
-    m.find_map(|p| match p {
-        Payload::Nonce(n) => Some(n.clone()),
-        _ => None,
-    })
-    .filter(|n| (16..=256).contains(&n.len()))
-}
-
-fn ke_payload(m: &Message) -> Option<KePayload> {
-    m.find_map(|p| match p {
-        Payload::Ke(k) => Some(k.clone()),
-        _ => None,
-    })
-}
 
 fn spi64(b: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(b)

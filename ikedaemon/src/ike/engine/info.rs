@@ -47,6 +47,7 @@ impl Engine {
                 let mut ours = Vec::new();
                 let mut successors = Vec::new();
                 let mut superseded = Vec::new();
+                let mut gone = Vec::new();
                 sa.children.retain(|c| {
                     if !theirs.contains(&c.spi_out) {
                         return true;
@@ -65,18 +66,23 @@ impl Engine {
                         }
                         _ => {}
                     }
-                    out.events.push(Event::ChildDeleted {
-                        sa: id,
-                        spi_in: c.spi_in,
-                        reason: "deleted by the peer",
-                    });
+                    gone.push(c.spi_in);
                     false
                 });
                 if !ours.is_empty() {
                     answer.push(Payload::Delete(DeletePayload::child(del.protocol, &ours)));
                 }
+                // The new outbound SA goes in before the old one leaves,
+                // so that the kernel always has one to send with.
                 for spi in successors {
                     Self::activate(sa, id, spi, out);
+                }
+                for spi_in in gone {
+                    out.events.push(Event::ChildDeleted {
+                        sa: id,
+                        spi_in,
+                        reason: "deleted by the peer",
+                    });
                 }
                 for (old, by) in superseded {
                     Self::supersede(sa, old, by);
@@ -118,13 +124,10 @@ impl Engine {
         now: Now,
         out: &mut Outputs,
     ) {
-        let Some(m) = self.inbound(id, d, outer, now, out) else {
+        let Some((_, p)) = self.response(id, d, outer, now, out) else {
             return;
         };
         let Some(sa) = self.sas.get_mut(&id) else {
-            return;
-        };
-        let Some(p) = sa.requests.remove(&m.header.message_id) else {
             return;
         };
         match p.purpose {

@@ -175,5 +175,5 @@ pub(crate) enum ParentWait {
     InstallOurs(Box<super::io::ChildSaKeys>, Box<ChildExchange>),
     /// Responder: the install of the CHILD SA we are about to answer with
     /// (the response is sent once the parent answers).
-    InstallTheirs(Box<super::create_child::Answer>),
+    InstallTheirs(Box<super::child_answer::Answer>),
 }

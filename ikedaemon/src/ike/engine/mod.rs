@@ -14,6 +14,7 @@
 
 mod auth;
 mod child;
+mod child_answer;
 mod create_child;
 mod dos;
 mod endpoint;

@@ -233,6 +233,18 @@ impl IkeSa {
         })
     }
 
+    /// For our rekey of CHILD SA `old` of `policy`: true when `old` went
+    /// meanwhile and the policy has another CHILD SA (the peer's rekey
+    /// made it), so that ours would be a duplicate.
+    pub(crate) fn rekey_is_duplicate(&self, old: Option<u32>, policy: &str) -> bool {
+        old.is_some_and(|old| {
+            !self.children.iter().any(|c| c.spi_in == old)
+                && self.children.iter().any(|c| {
+                    c.policy.name == policy && c.state != super::lifecycle::ChildState::Deleting
+                })
+        })
+    }
+
     /// True when another request fits in the peer's window (§2.3).
     pub(crate) fn window_open(&self) -> bool {
         let oldest = self
