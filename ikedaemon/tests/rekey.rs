@@ -443,3 +443,78 @@ fn reauth_time_replaces_the_ike_sa_with_a_new_authenticated_one() {
     assert!(now.reauth_at.is_some_and(|t| t > reauth_at));
     assert_eq!(sim.a.engine.rekey_stats().ike_rekeys, 0);
 }
+
+/// a's and b's policy "p" with these ESP and IKE proposals.
+fn policies(
+    esp: (&str, &str),
+    ike: (&str, &str),
+) -> (
+    Vec<ikedaemon::ike::engine::EnginePolicy>,
+    Vec<ikedaemon::ike::engine::EnginePolicy>,
+) {
+    use ikedaemon::ike::proposal::{ProposalConfig, SaProtocol};
+    let side = |a: bool| {
+        let mut p = with_ike_rekey(a, 3600);
+        let (e, i) = if a { (esp.0, ike.0) } else { (esp.1, ike.1) };
+        p.esp = vec![ProposalConfig::parse(e, SaProtocol::Esp).unwrap()];
+        p.ike = vec![ProposalConfig::parse(i, SaProtocol::Ike).unwrap()];
+        p
+    };
+    (vec![side(true)], vec![side(false)])
+}
+
+#[test]
+fn a_pfs_group_the_responder_does_not_prefer_is_retried_with_its_own() {
+    // a prefers x25519 for PFS, b only takes ecp256: b answers
+    // INVALID_KE_PAYLOAD and a asks again with ecp256.
+    let ike = "aes128gcm16-prfsha256-x25519";
+    let (pa, pb) = policies(
+        ("aes128gcm16-x25519-ecp256", "aes128gcm16-ecp256"),
+        (ike, ike),
+    );
+    let mut sim = Sim::with_policies(81, pa, pb, |_| {});
+    let a0 = child(&sim, true);
+    sim.soft_expire(true, a0);
+    settle(&mut sim);
+    sim.check_quiescent(&["p"]);
+    assert_ne!(child(&sim, true), a0);
+    assert!(
+        sim.a
+            .lines
+            .iter()
+            .any(|l| l.contains("the peer wants PFS group ecp256")),
+        "{}",
+        sim.dump()
+    );
+    assert_eq!(sim.a.engine.rekey_stats().child_rekeys, 1);
+    assert!(sim.a.failures.is_empty(), "{}", sim.dump());
+}
+
+#[test]
+fn an_ike_rekey_group_the_responder_does_not_prefer_is_retried_with_its_own() {
+    // IKE_SA_INIT settles on ecp256 (b's preference); when b rekeys with
+    // it, a (which prefers x25519) answers INVALID_KE_PAYLOAD and b asks
+    // again with x25519.
+    let (pa, pb) = policies(
+        (ESP, ESP),
+        (
+            "aes128gcm16-prfsha256-x25519-ecp256",
+            "aes128gcm16-prfsha256-ecp256-x25519",
+        ),
+    );
+    let mut sim = Sim::with_policies(83, pa, pb, |_| {});
+    assert!(sim.a.engine.summaries()[0].algorithms.ends_with("ecp256"));
+    let spis0 = sim.a.engine.summaries()[0].spis.clone();
+    assert!(sim.rekey_ike(false));
+    settle(&mut sim);
+    sim.check_quiescent(&["p"]);
+    let now = &sim.b.engine.summaries()[0];
+    assert_ne!(now.spis, spis0);
+    assert!(now.algorithms.ends_with("x25519"), "{}", now.algorithms);
+    assert!(
+        sim.b.lines.iter().any(|l| l.contains("wants group x25519")),
+        "{}",
+        sim.dump()
+    );
+    assert_eq!(sim.b.engine.rekey_stats().ike_rekeys, 1);
+}

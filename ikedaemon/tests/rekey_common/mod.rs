@@ -325,6 +325,23 @@ impl Sim {
             policies_a.push(pa("q", "2"));
             policies_b.push(pb("q", "2"));
         }
+        Sim::with_policies(seed, policies_a, policies_b, |_| {})
+    }
+
+    /// `new` with these policies (`tweak` changes each before use: `true`
+    /// for a's).
+    pub fn with_policies(
+        seed: u64,
+        mut policies_a: Vec<EnginePolicy>,
+        mut policies_b: Vec<EnginePolicy>,
+        tweak: impl Fn(&mut (bool, &mut EnginePolicy)),
+    ) -> Sim {
+        for p in &mut policies_a {
+            tweak(&mut (true, p));
+        }
+        for p in &mut policies_b {
+            tweak(&mut (false, p));
+        }
         let node = |name, policies, seed: u64, addr: &str| Node {
             name,
             // Ten retransmissions: on a wire this lossy five can all be

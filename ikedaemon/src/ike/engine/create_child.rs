@@ -13,8 +13,8 @@ use std::sync::Arc;
 use crate::ike::crypto::dh::{DhGroup, KeyExchange};
 use crate::ike::proposal::accept_answer;
 use crate::ike::wire::{
-    ExchangeType, KePayload, Message, NotifyPayload, NotifyType, Payload, ProtocolId, SaPayload,
-    TsRange,
+    ExchangeType, KePayload, Message, NotifyData, NotifyPayload, NotifyType, Payload, ProtocolId,
+    SaPayload, TsRange,
 };
 
 use super::child::{Fresh, selectors};
@@ -45,6 +45,18 @@ pub(super) fn ke_payload(m: &Message) -> Option<KePayload> {
 
 pub(super) fn notify(kind: NotifyType) -> Payload {
     Payload::Notify(NotifyPayload::flag(kind))
+}
+
+/// The group an INVALID_KE_PAYLOAD answer asks for, if it is one of
+/// `offered` (RFC 7296 §1.3: the request is repeated with that group,
+/// once).
+pub(super) fn wanted_group(m: &Message, offered: &[DhGroup]) -> Option<DhGroup> {
+    m.notifies().find_map(|n| match n.data {
+        NotifyData::InvalidKe(g) if n.kind == NotifyType::INVALID_KE_PAYLOAD => {
+            DhGroup::from_id(g).filter(|g| offered.contains(g))
+        }
+        _ => None,
+    })
 }
 
 /// The first group of the policy's ESP proposals: PFS in CREATE_CHILD_SA.
@@ -303,6 +315,31 @@ impl Engine {
                 k
             }
             Err(why) => {
+                // The peer wants another PFS group we offered: the same
+                // request again (same SPI) with a KE of that group, once.
+                let offered: Vec<DhGroup> = ex
+                    .policy
+                    .esp
+                    .iter()
+                    .flat_map(|c| c.ke.iter().copied())
+                    .collect();
+                let first_try = ex.ke.as_ref().map(|k| k.group()) == pfs_group(&ex.policy);
+                if let Some(g) = wanted_group(m, &offered)
+                    && first_try
+                    && ex.ke.as_ref().is_some_and(|k| k.group() != g)
+                    && let Ok(ke) = KeyExchange::generate(g)
+                {
+                    ex.ke = Some(ke);
+                    ex.ni = self.rng.bytes(32);
+                    out.events.push(Event::Info {
+                        sa: id,
+                        line: format!("{tag}: the peer wants PFS group {}; asking again", g.name()),
+                    });
+                    if let Some(sa) = self.sas.get_mut(&id) {
+                        sa.work.push_front(Work::Send(ex));
+                    }
+                    return;
+                }
                 let what = ex.rekeys.map_or("new CHILD SA".to_string(), |s| {
                     format!("rekey of CHILD SA {s:08x}")
                 });

@@ -163,12 +163,26 @@ impl Engine {
     /// Initiator: starts rekeying the IKE SA (the caller checked that no
     /// other exchange is under way on it).
     pub(super) fn begin_ike_rekey(&mut self, id: SaId, now: Now, out: &mut Outputs) {
+        self.send_ike_rekey(id, None, now, out);
+    }
+
+    /// Sends our IKE SA rekey request with a KE of `group`, or of the
+    /// group the IKE SA negotiated; a crossing rekey already recorded
+    /// stays recorded.
+    fn send_ike_rekey(
+        &mut self,
+        id: SaId,
+        group: Option<crate::ike::crypto::dh::DhGroup>,
+        now: Now,
+        out: &mut Outputs,
+    ) {
         let Some(sa) = self.sas.get(&id) else { return };
-        let group = sa
-            .chosen
-            .as_ref()
-            .and_then(|c| c.ke)
-            .or_else(|| sa.policy.ike.first().and_then(|c| c.ke.first().copied()));
+        let group = group.or_else(|| {
+            sa.chosen
+                .as_ref()
+                .and_then(|c| c.ke)
+                .or_else(|| sa.policy.ike.first().and_then(|c| c.ke.first().copied()))
+        });
         let Some(group) = group else { return };
         let ke = match KeyExchange::generate(group) {
             Ok(k) => k,
@@ -218,7 +232,9 @@ impl Engine {
         ) else {
             return;
         };
-        sa.life = Life::Rekeying { peer: None };
+        if sa.life == Life::Active {
+            sa.life = Life::Rekeying { peer: None };
+        }
         let r = IkeRekeyOut {
             spi,
             ni,
@@ -256,6 +272,41 @@ impl Engine {
         let (new, nr) = match made {
             Ok(x) => x,
             Err(why) => {
+                // The peer wants another group of our proposals: asked
+                // again at once with a KE of that group, once.
+                let offered: Vec<crate::ike::crypto::dh::DhGroup> = self
+                    .sas
+                    .get(&id)
+                    .map(|sa| {
+                        sa.policy
+                            .ike
+                            .iter()
+                            .flat_map(|c| c.ke.iter().copied())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let first_try = self
+                    .sas
+                    .get(&id)
+                    .and_then(|sa| sa.chosen.as_ref().and_then(|c| c.ke))
+                    .is_none_or(|ours| ours == r.ke.group());
+                if let Some(g) = super::create_child::wanted_group(m, &offered)
+                    && first_try
+                    && g != r.ke.group()
+                    && self
+                        .sas
+                        .get(&id)
+                        .is_some_and(|sa| matches!(sa.life, Life::Rekeying { .. }))
+                {
+                    out.events.push(Event::Info {
+                        sa: id,
+                        line: format!(
+                            "{tag}: the peer wants group {} for the IKE SA rekey; asking again",
+                            g.name()
+                        ),
+                    });
+                    return self.send_ike_rekey(id, Some(g), now, out);
+                }
                 out.events.push(Event::Failed {
                     sa: id,
                     line: format!("{tag}: IKE SA rekey refused: {why}"),
