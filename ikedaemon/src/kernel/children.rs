@@ -831,7 +831,12 @@ impl KernelState {
         }
         self.children
             .iter()
-            .filter(|c| !owned.sas.contains(&c.inbound) || !owned.sas.contains(&c.outbound))
+            // An outbound SA held back (the responder of a rekey) is not
+            // missing.
+            .filter(|c| {
+                !owned.sas.contains(&c.inbound)
+                    || (c.outbound_active && !owned.sas.contains(&c.outbound))
+            })
             .map(|c| {
                 log_warn!(
                     "CHILD SA {:08x}: its SAs are no longer in the kernel",

@@ -248,6 +248,11 @@ fn lost_events_resync_from_a_dump() {
     other.spi_out = 0x3000;
     other.remote_ts = vec![ts("203.0.113.7", "203.0.113.7")];
     let kept = k.install(other, &config(), true).unwrap();
+    // The responder of a rekey: its outbound SA is held back, not lost.
+    let mut held = keys("site", "192.0.2.2", 0);
+    held.spi_out = 0x3001;
+    held.remote_ts = vec![ts("203.0.113.8", "203.0.113.8")];
+    let held = k.install(held, &config(), false).unwrap();
     let victim = k
         .children
         .iter()
@@ -270,6 +275,30 @@ fn lost_events_resync_from_a_dump() {
         spi_in: kept,
         hard: true
     }));
+    assert!(!n.contains(&Notice::Expired {
+        spi_in: held,
+        hard: true
+    }));
+}
+
+#[test]
+fn a_held_back_outbound_sa_goes_in_when_activated() {
+    let mut k = state();
+    let spi = k
+        .install(keys("site", "192.0.2.2", 0), &config(), false)
+        .unwrap();
+    let c = k.children.iter().find(|c| c.inbound.spi == spi).unwrap();
+    let (inbound, outbound) = (c.inbound, c.outbound);
+    let sas = |k: &mut KernelState| k.backend.owned().unwrap().sas;
+    assert!(sas(&mut k).contains(&inbound) && !sas(&mut k).contains(&outbound));
+    k.activate_outbound(spi).unwrap();
+    assert!(sas(&mut k).contains(&outbound));
+    // Once is enough; an unknown SPI is an error, not a panic.
+    k.activate_outbound(spi).unwrap();
+    assert!(k.activate_outbound(0x0bad).is_err());
+    // Removal takes both out.
+    assert!(k.remove(spi));
+    assert!(sas(&mut k).is_empty());
 }
 
 fn flows_of(k: &mut KernelState, dir: FlowDir) -> Vec<Flow> {
