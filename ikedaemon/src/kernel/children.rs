@@ -320,10 +320,26 @@ impl KernelState {
         Ok((reqid, flows))
     }
 
+    /// `checked_reserve`, with a refusal logged.
+    pub(crate) fn reserve_for(
+        &mut self,
+        config: &Config,
+        ike: u64,
+        policy: &str,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<u32, String> {
+        let r = self.checked_reserve(config, ike, policy, local, remote);
+        if let Err(e) = &r {
+            log_error!("{e}");
+        }
+        r
+    }
+
     /// The negotiator's request for an inbound SPI: the policy must be
     /// loaded, the addresses its own, and an IKE SA holds at most
     /// `MAX_RESERVED_PER_IKE` unused SPIs (each is a larval SA and a reqid).
-    pub(crate) fn reserve_for(
+    fn checked_reserve(
         &mut self,
         config: &Config,
         ike: u64,
@@ -427,8 +443,22 @@ impl KernelState {
         }
     }
 
-    /// Checks and installs a negotiated CHILD SA; returns its inbound SPI.
+    /// `checked_install`, with a refusal logged.
     pub(crate) fn install(
+        &mut self,
+        keys: ChildSaKeys,
+        config: &Config,
+        outbound: bool,
+    ) -> Result<u32, String> {
+        let r = self.checked_install(keys, config, outbound);
+        if let Err(e) = &r {
+            log_error!("{e}");
+        }
+        r
+    }
+
+    /// Checks and installs a negotiated CHILD SA; returns its inbound SPI.
+    fn checked_install(
         &mut self,
         keys: ChildSaKeys,
         config: &Config,
@@ -857,12 +887,12 @@ impl KernelState {
         let mut out = Vec::new();
         for i in 0..self.children.len() {
             let (inbound, outbound) = (self.children[i].inbound, self.children[i].outbound);
-            let out_usage = if self.children[i].outbound_active {
-                self.backend.usage(&outbound)
-            } else {
-                Ok(super::Usage::default())
-            };
             let usage = if self.coupled {
+                let out_usage = if self.children[i].outbound_active {
+                    self.backend.usage(&outbound)
+                } else {
+                    Ok(super::Usage::default())
+                };
                 match (self.backend.usage(&inbound), out_usage) {
                     (Ok(a), Ok(b)) => Some((a, b)),
                     _ => None,

@@ -43,13 +43,19 @@ use crate::config::KernelBackend;
 /// value derived from the selector's specificity (see `selector`).
 pub(crate) const PRIORITY_BAND: RangeInclusive<u32> = 0x004b_0000..=0x004b_ffff;
 
+/// The reqids ikedaemon owns, unless a backend's kernel limits them
+/// (PF_KEY): "K" "I" and a counter.
+pub(crate) const REQIDS: RangeInclusive<u32> = 0x4b49_0000..=0x4b49_ffff;
+
 /// One kernel IPsec interface.
 pub(crate) trait Kernel: Send {
     /// `pfkey`, `xfrm` or `none`.
     fn name(&self) -> &'static str;
 
     /// The reqids this backend gives ikedaemon's SAs and flows.
-    fn reqids(&self) -> RangeInclusive<u32>;
+    fn reqids(&self) -> RangeInclusive<u32> {
+        REQIDS
+    }
 
     /// Whether tunnel mode needs fwd flows (Linux: forwarded packets are
     /// checked against the fwd policies; KAME has no such direction).

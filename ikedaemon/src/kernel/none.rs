@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::ops::RangeInclusive;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
@@ -51,10 +50,6 @@ impl NoKernel {
 impl Kernel for NoKernel {
     fn name(&self) -> &'static str {
         "none"
-    }
-
-    fn reqids(&self) -> RangeInclusive<u32> {
-        0x4b49_0000..=0x4b49_ffff
     }
 
     fn event_fd(&self) -> Option<RawFd> {

@@ -127,7 +127,7 @@ fn algorithms(
             keys.algorithms
         ));
     };
-    if got.integ.len() > 1 || !got.ke.is_empty() && got.ke.len() > 1 {
+    if got.integ.len() > 1 || got.ke.len() > 1 {
         return Err(format!(
             "algorithms {:?} are not one choice",
             keys.algorithms

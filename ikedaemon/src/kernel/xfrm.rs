@@ -450,10 +450,6 @@ impl Kernel for XfrmKernel {
         "xfrm"
     }
 
-    fn reqids(&self) -> RangeInclusive<u32> {
-        0x4b49_0000..=0x4b49_ffff
-    }
-
     fn event_fd(&self) -> Option<RawFd> {
         Some(self.events.as_raw_fd())
     }

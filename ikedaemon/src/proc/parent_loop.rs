@@ -77,13 +77,11 @@ impl Parent {
         }
         let mut events = Events::with_capacity(32);
         loop {
-            let wait = self
-                .kernel
-                .next_deadline()
-                .map_or(Duration::from_secs(30), |t| {
-                    t.saturating_duration_since(std::time::Instant::now())
-                        .min(Duration::from_secs(30))
-                });
+            let deadline = self.kernel.next_deadline();
+            let wait = deadline.map_or(Duration::from_secs(30), |t| {
+                t.saturating_duration_since(std::time::Instant::now())
+                    .min(Duration::from_secs(30))
+            });
             if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -91,22 +89,19 @@ impl Parent {
                 log_error!("event loop: {e}");
                 return self.shutdown(1);
             }
-            if events.is_empty()
-                || self
-                    .kernel
-                    .next_deadline()
-                    .is_some_and(|t| t <= std::time::Instant::now())
-            {
+            // Kernel work: its socket, a timeout, or a deadline of its own
+            // (emulated expiry, events left over): once per round.
+            let kernel_due = events.is_empty()
+                || deadline.is_some_and(|t| t <= std::time::Instant::now())
+                || events.iter().any(|e| e.token() == KERNEL);
+            if kernel_due {
                 self.on_kernel();
             }
             for ev in events.iter() {
                 let step = match ev.token() {
                     NEGOTIATOR => self.on_negotiator(),
                     CONTROL => self.on_control(),
-                    KERNEL => {
-                        self.on_kernel();
-                        Step::Continue
-                    }
+                    KERNEL => Step::Continue,
                     t => match sigs.take(t) {
                         Some(libc::SIGHUP) => {
                             let _ = self.reload();
@@ -244,9 +239,6 @@ impl Parent {
                 let spi_in = self
                     .kernel
                     .reserve_for(&self.config, sa, &policy, local, remote);
-                if let Err(e) = &spi_in {
-                    log_error!("{e}");
-                }
                 return ParentAnswer::Reserved {
                     sa,
                     request,
@@ -260,9 +252,6 @@ impl Parent {
                 outbound,
             } => {
                 let result = self.kernel.install(*child, &self.config, outbound);
-                if let Err(e) = &result {
-                    log_error!("{e}");
-                }
                 return ParentAnswer::Installed {
                     sa,
                     request,
@@ -293,9 +282,6 @@ impl Parent {
                     let r = self
                         .kernel
                         .reserve_for(&self.config, sa, &policy, local, remote);
-                    if let Err(e) = &r {
-                        log_error!("{e}");
-                    }
                     *spi_in = Some(r);
                 }
             }
@@ -307,9 +293,6 @@ impl Parent {
             } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
                 if let Some(keys) = child {
                     let result = self.kernel.install(*keys, &self.config, true);
-                    if let Err(e) = &result {
-                        log_error!("{e}");
-                    }
                     *slot = Some(result);
                 }
             }

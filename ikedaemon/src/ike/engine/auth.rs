@@ -512,15 +512,8 @@ impl Engine {
     /// Responder: an IKE_AUTH answer with only the error `kind`, then
     /// forget the SA.
     fn refuse_auth(&mut self, id: SaId, message_id: u32, kind: NotifyType, out: &mut Outputs) {
-        let inner = vec![Payload::Notify(NotifyPayload::flag(kind))];
-        let rng = self.rng.as_mut();
-        let bytes = self.sas.get(&id).and_then(|sa| {
-            sa.seal(ExchangeType::IKE_AUTH, true, message_id, &inner, rng)
-                .ok()
-        });
-        if let Some(b) = bytes {
-            self.respond(id, message_id, b, out);
-        }
+        let inner = [Payload::Notify(NotifyPayload::flag(kind))];
+        let _ = self.answer(id, ExchangeType::IKE_AUTH, message_id, &inner, out);
         let why = if kind == NotifyType::AUTHENTICATION_FAILED {
             "authentication failed".to_string()
         } else {
@@ -687,14 +680,9 @@ impl Engine {
         sa.established(now, self.rng.as_mut());
         sa.peer_window = peer_window(&m);
         inner.push(window_notify());
-        let bytes = match sa.seal(ExchangeType::IKE_AUTH, true, mid, &inner, self.rng.as_mut()) {
-            Ok(b) => b,
-            Err(e) => {
-                self.abandon(id, &format!("cannot seal the IKE_AUTH response: {e}"), out);
-                return;
-            }
-        };
-        self.respond(id, mid, bytes, out);
+        if let Err(e) = self.answer(id, ExchangeType::IKE_AUTH, mid, &inner, out) {
+            self.abandon(id, &format!("cannot seal the IKE_AUTH response: {e}"), out);
+        }
     }
 
     /// Initiator: the IKE_AUTH response.

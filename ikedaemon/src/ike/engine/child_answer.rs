@@ -134,16 +134,13 @@ impl Engine {
         }
         let Some(sa) = self.sas.get(&id) else { return };
         let line = format!("{}: CREATE_CHILD_SA refused: {:?}: {why}", sa.tag(), n.kind);
-        let inner = [Payload::Notify(n)];
-        if let Ok(b) = sa.seal(
+        let _ = self.answer(
+            id,
             ExchangeType::CREATE_CHILD_SA,
-            true,
             mid,
-            &inner,
-            self.rng.as_mut(),
-        ) {
-            self.respond(id, mid, b, out);
-        }
+            &[Payload::Notify(n)],
+            out,
+        );
         out.events.push(Event::Info { sa: id, line });
     }
 
@@ -436,18 +433,9 @@ impl Engine {
                 .and_then(|old| sa.children.iter().find(|c| c.spi_in == old))
                 .is_none_or(|c| c.state == ChildState::Deleting);
         out.events.push(Event::ChildEstablished(Box::new(keys)));
-        match sa.seal(
-            ExchangeType::CREATE_CHILD_SA,
-            true,
-            ans.mid,
-            &inner,
-            self.rng.as_mut(),
-        ) {
-            Ok(b) => self.respond(id, ans.mid, b, out),
-            Err(e) => {
-                let line = format!("{tag}: cannot seal the CREATE_CHILD_SA response: {e}");
-                out.events.push(Event::Failed { sa: id, line });
-            }
+        if let Err(e) = self.answer(id, ExchangeType::CREATE_CHILD_SA, ans.mid, &inner, out) {
+            let line = format!("{tag}: cannot seal the CREATE_CHILD_SA response: {e}");
+            out.events.push(Event::Failed { sa: id, line });
         }
         if lost {
             self.forget_child(id, spi_in, "redundant after a rekey collision", out);

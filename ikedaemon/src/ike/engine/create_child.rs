@@ -47,6 +47,37 @@ pub(super) fn notify(kind: NotifyType) -> Payload {
     Payload::Notify(NotifyPayload::flag(kind))
 }
 
+/// Whether our rekey `ex` lost to the peer's (§2.8.1), and why: the
+/// peer's crossing rekey has the lowest nonce (the old CHILD SA is then
+/// marked replaced by it), or it already replaced and deleted the old one.
+/// Returns the peer's CHILD SA (our inbound SPI, 0 if not known yet).
+fn rekey_lost(
+    sa: &mut super::sa::IkeSa,
+    ex: &ChildExchange,
+    now: Now,
+) -> Option<(u32, &'static str)> {
+    let replaced = "the peer's rekey already replaced the old CHILD SA";
+    if let Some(by) = ex.superseded {
+        return Some((by, replaced));
+    }
+    if sa.rekey_is_duplicate(ex.rekeys, &ex.policy.name) {
+        return Some((0, replaced));
+    }
+    let c = sa.child_mut(ex.rekeys?)?;
+    let ChildState::Rekeying { peer: Some(x) } = &c.state else {
+        return None;
+    };
+    if !x.ours_is_redundant((&ex.ni, &ex.nr)) {
+        return None;
+    }
+    let by = x.child_spi();
+    c.state = ChildState::Rekeyed {
+        by,
+        delete_at: now + REKEYED_GRACE,
+    };
+    Some((by, "ours has the lowest nonce"))
+}
+
 /// The group an INVALID_KE_PAYLOAD answer asks for, if it is one of
 /// `offered` (RFC 7296 §1.3: the request is repeated with that group,
 /// once).
@@ -368,43 +399,14 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        // The CHILD SA we rekeyed is gone and the policy has another one
-        // (the peer's rekey of it): ours would be a duplicate.
-        let duplicate = sa.rekey_is_duplicate(ex.rekeys, &ex.policy.name);
-        let superseded = ex.superseded.or(duplicate.then_some(0));
-        if let Some(by) = superseded {
-            // The peer's crossing rekey won and it already deleted the
-            // old CHILD SA: ours is never installed.
+        // Ours lost to the peer's crossing rekey: it is never installed
+        // (the peer deletes its half when we say so).
+        if let Some((by, why)) = rekey_lost(sa, &ex, now) {
             sa.work.push_back(Work::DeleteChildren(vec![ex.spi_in]));
             Self::release_spi(id, &ex, out);
             self.rekeys.child_collisions += 1;
             let line = format!(
-                "{}: CHILD SA rekey collision: the peer's ({by:08x}) won and replaced the old one; ours ({:08x}) is dropped",
-                sa.tag(),
-                ex.spi_in
-            );
-            out.events.push(Event::Info { sa: id, line });
-            return;
-        }
-        // §2.8.1: the peer rekeyed the same CHILD SA meanwhile and ours
-        // used the lowest nonce: ours is redundant. It is never installed
-        // (the peer deletes its half when we say so) and the peer's
-        // replaces the old one.
-        if let Some(old) = ex.rekeys
-            && let Some(c) = sa.child_mut(old)
-            && let ChildState::Rekeying { peer: Some(x) } = &c.state
-            && x.ours_is_redundant((&ex.ni, &ex.nr))
-        {
-            let by = u32::try_from(x.created).unwrap_or(0);
-            c.state = ChildState::Rekeyed {
-                by,
-                delete_at: now + REKEYED_GRACE,
-            };
-            sa.work.push_back(Work::DeleteChildren(vec![ex.spi_in]));
-            Self::release_spi(id, &ex, out);
-            self.rekeys.child_collisions += 1;
-            let line = format!(
-                "{}: CHILD SA {old:08x} rekey collision: ours ({:08x}) has the lowest nonce and is dropped, the peer's ({by:08x}) replaces it",
+                "{}: CHILD SA rekey collision: {why}; ours ({:08x}) is dropped, the peer's ({by:08x}) replaces the old one",
                 sa.tag(),
                 ex.spi_in
             );
@@ -494,20 +496,17 @@ impl Engine {
             self.child_exchange_failed(id, &ex, now, out);
             return;
         }
-        // As in child_response: the CHILD SA we rekeyed went meanwhile
-        // and the policy has another one: ours is a duplicate.
-        let duplicate = sa.rekey_is_duplicate(ex.rekeys, &ex.policy.name);
+        // As in child_response, but the peer's crossing rekey (or its
+        // DELETE of the old CHILD SA) came while the parent installed
+        // ours: ours goes again.
+        let lost = rekey_lost(sa, &ex, now);
         sa.add_child(&keys, ex.policy.clone(), now);
         let spi_new = keys.spi_in;
-        if let Some(by) = ex.superseded.or(duplicate.then_some(0)) {
-            // Superseded while the parent installed it: it goes again.
-            if let Some(c) = sa.child_mut(spi_new) {
-                c.state = ChildState::Deleting;
-                c.delete_reason = "deleted: redundant after a rekey collision";
-            }
-            sa.work.push_back(Work::DeleteChildren(vec![spi_new]));
+        if let Some((by, why)) = lost {
+            sa.delete_children(vec![spi_new], "deleted: redundant after a rekey collision");
+            self.rekeys.child_collisions += 1;
             let line = format!(
-                "{tag}: CHILD SA rekey collision: the peer's ({by:08x}) won; ours ({spi_new:08x}) is deleted"
+                "{tag}: CHILD SA rekey collision: {why}; ours ({spi_new:08x}) is deleted, the peer's ({by:08x}) replaces the old one"
             );
             out.events.push(Event::Info { sa: id, line });
             out.events.push(Event::ChildEstablished(Box::new(keys)));
@@ -516,42 +515,14 @@ impl Engine {
         let line = match ex.rekeys {
             None => format!("{tag}: new {}", super::auth::child_line(&keys)),
             Some(old) => {
-                let nr = ex.nr.clone();
                 match sa.child_mut(old).map(|c| c.state.clone()) {
-                    Some(ChildState::Rekeying { peer: Some(x) })
-                        if x.ours_is_redundant((&ex.ni, &nr)) =>
-                    {
-                        // The peer's crossing rekey arrived while the
-                        // parent installed ours, and ours has the lowest
-                        // nonce (§2.8.1): we delete ours; the peer's
-                        // replaces the old one and the peer deletes that.
-                        if let Some(c) = sa.child_mut(old) {
-                            c.state = ChildState::Rekeyed {
-                                by: u32::try_from(x.created).unwrap_or(0),
-                                delete_at: now + REKEYED_GRACE,
-                            };
-                        }
-                        sa.work.push_back(Work::DeleteChildren(vec![spi_new]));
-                        if let Some(c) = sa.child_mut(spi_new) {
-                            c.state = ChildState::Deleting;
-                            c.delete_reason = "deleted: redundant after a rekey collision";
-                        }
-                        format!(
-                            "{tag}: CHILD SA {old:08x} rekey collision: ours ({spi_new:08x}) has the lowest nonce and is deleted, the peer's replaces it"
-                        )
-                    }
                     Some(ChildState::Rekeying { peer }) => {
                         // Won a collision: the peer's duplicate is only
                         // inbound here and the peer never installs it
                         // (it drops its own redundant SA and deletes it);
                         // it leaves at once.
-                        let duplicate =
-                            peer.as_ref().map(|x| u32::try_from(x.created).unwrap_or(0));
-                        if let Some(c) = sa.child_mut(old) {
-                            c.state = ChildState::Deleting;
-                            c.delete_reason = "deleted: replaced by its rekey";
-                        }
-                        sa.work.push_back(Work::DeleteChildren(vec![old]));
+                        let duplicate = peer.as_ref().map(|x| x.child_spi());
+                        sa.delete_children(vec![old], "deleted: replaced by its rekey");
                         if let Some(dup) = duplicate.filter(|d| *d != 0) {
                             self.forget_child(id, dup, "redundant after a rekey collision", out);
                         }
@@ -603,7 +574,7 @@ impl Engine {
         match &c.state {
             ChildState::Rekeying { peer: Some(x) } => {
                 c.state = ChildState::Rekeyed {
-                    by: u32::try_from(x.created).unwrap_or(0),
+                    by: x.child_spi(),
                     delete_at: now + REKEYED_GRACE,
                 }
             }

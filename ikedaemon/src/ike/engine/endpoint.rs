@@ -530,6 +530,40 @@ impl Engine {
         }
     }
 
+    /// Seals `inner` as our `exchange` response to the peer's request
+    /// `message_id` and sends (and caches) it.
+    pub(super) fn answer(
+        &mut self,
+        id: SaId,
+        exchange: crate::ike::wire::ExchangeType,
+        message_id: u32,
+        inner: &[Payload],
+        out: &mut Outputs,
+    ) -> Result<(), String> {
+        let sa = self.sas.get(&id).ok_or("gone")?;
+        let bytes = sa.seal(exchange, true, message_id, inner, self.rng.as_mut())?;
+        self.respond(id, message_id, bytes, out);
+        Ok(())
+    }
+
+    /// Seals `inner` as our next `exchange` request and sends it, its
+    /// response going to `purpose`.
+    pub(super) fn send_request(
+        &mut self,
+        id: SaId,
+        exchange: crate::ike::wire::ExchangeType,
+        inner: &[Payload],
+        purpose: super::lifecycle::Purpose,
+        now: Now,
+        out: &mut Outputs,
+    ) -> Result<(), String> {
+        let sa = self.sas.get(&id).ok_or("gone")?;
+        let mid = sa.next_request_id;
+        let bytes = sa.seal(exchange, false, mid, inner, self.rng.as_mut())?;
+        self.request(id, mid, bytes, purpose, now, out);
+        Ok(())
+    }
+
     /// Sends (and caches) a response to the peer's request `message_id`
     /// (one datagram, or its fragments).
     pub(super) fn respond(

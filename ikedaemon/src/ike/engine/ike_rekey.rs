@@ -17,12 +17,15 @@ use crate::ike::wire::{
 use super::create_child::{REKEYED_GRACE, ke_payload, nonce};
 use super::endpoint::Engine;
 use super::io::{Event, Now, Outputs, SaId};
-use super::lifecycle::{ChildState, Crossing, IkeRekeyOut, Life, Purpose, Work};
+use super::lifecycle::{Crossing, IkeRekeyOut, Life, Purpose, Work};
 use super::sa::{IkeSa, Role};
 
 /// The responder's plan for the peer's IKE SA rekey: the accepted
 /// proposal, our key exchange, the peer's nonce and its new SPI.
-type RekeyPlan = (Selected, KeyExchange, Vec<u8>, u64);
+/// The responder's plan for the peer's IKE SA rekey: the accepted
+/// proposal, our key exchange, the peer's KE payload, its nonce and its
+/// new SPI.
+type RekeyPlan = (Selected, KeyExchange, KePayload, Vec<u8>, u64);
 
 fn spi64(b: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(b)
@@ -160,16 +163,21 @@ impl Engine {
         self.move_children(old, id, out);
     }
 
-    /// Initiator: starts rekeying the IKE SA (the caller checked that no
-    /// other exchange is under way on it).
-    pub(super) fn begin_ike_rekey(&mut self, id: SaId, now: Now, out: &mut Outputs) {
-        self.send_ike_rekey(id, None, now, out);
+    /// A fresh SPI for a new IKE SA, unused by any of ours.
+    fn new_ike_spi(&mut self) -> SaId {
+        loop {
+            let spi = self.rng.nonzero_u64();
+            if !self.sas.contains_key(&spi) {
+                return spi;
+            }
+        }
     }
 
-    /// Sends our IKE SA rekey request with a KE of `group`, or of the
+    /// Initiator: sends our IKE SA rekey request (the caller checked that
+    /// no other exchange is under way) with a KE of `group`, or of the
     /// group the IKE SA negotiated; a crossing rekey already recorded
     /// stays recorded.
-    fn send_ike_rekey(
+    pub(super) fn send_ike_rekey(
         &mut self,
         id: SaId,
         group: Option<crate::ike::crypto::dh::DhGroup>,
@@ -192,10 +200,7 @@ impl Engine {
                 return;
             }
         };
-        let mut spi = self.rng.nonzero_u64();
-        while self.sas.contains_key(&spi) {
-            spi = self.rng.nonzero_u64();
-        }
+        let spi = self.new_ike_spi();
         let ni = self.rng.bytes(32);
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
@@ -222,16 +227,6 @@ impl Engine {
                 data: ke.public().to_vec(),
             }),
         ];
-        let mid = sa.next_request_id;
-        let Ok(bytes) = sa.seal(
-            ExchangeType::CREATE_CHILD_SA,
-            false,
-            mid,
-            &inner,
-            self.rng.as_mut(),
-        ) else {
-            return;
-        };
         if sa.life == Life::Active {
             sa.life = Life::Rekeying { peer: None };
         }
@@ -241,7 +236,15 @@ impl Engine {
             ke,
             proposals,
         };
-        self.request(id, mid, bytes, Purpose::IkeRekey(Box::new(r)), now, out);
+        let purpose = Purpose::IkeRekey(Box::new(r));
+        if self
+            .send_request(id, ExchangeType::CREATE_CHILD_SA, &inner, purpose, now, out)
+            .is_err()
+            && let Some(sa) = self.sas.get_mut(&id)
+            && sa.life == (Life::Rekeying { peer: None })
+        {
+            sa.life = Life::Active;
+        }
     }
 
     /// Initiator: the answer to our IKE SA rekey.
@@ -332,7 +335,6 @@ impl Engine {
                     "{tag}: IKE SA rekey collision: the peer's new IKE SA is in use; ours ({new:016x}) is deleted"
                 );
                 out.events.push(Event::Info { sa: id, line });
-                self.pump_work(new, now, out);
                 return;
             }
         };
@@ -385,7 +387,6 @@ impl Engine {
             }
         };
         out.events.push(Event::Info { sa: id, line });
-        self.pump_work(new, now, out);
     }
 
     /// Initiator: checks the responder's answer and derives the keys:
@@ -442,22 +443,6 @@ impl Engine {
         }
     }
 
-    /// True while CHILD SAs of the IKE SA are being created, rekeyed or
-    /// deleted, by us (requests out, parent steps, work started) or by the
-    /// peer (requests being answered besides `except`).
-    fn child_work_under_way(sa: &IkeSa, except: u32) -> bool {
-        sa.requests
-            .values()
-            .any(|p| matches!(p.purpose, Purpose::Child(_) | Purpose::DeleteChildren(_)))
-            || !sa.waits.is_empty()
-            || sa.in_progress.iter().any(|m| *m != except)
-            || sa
-                .children
-                .iter()
-                .any(|c| matches!(c.state, ChildState::Rekeying { .. }))
-            || sa.work.iter().any(|w| matches!(w, Work::Send(_)))
-    }
-
     /// Responder: the peer's rekey of the IKE SA.
     pub(super) fn ike_rekey_request(&mut self, id: SaId, m: Message, now: Now, out: &mut Outputs) {
         let mid = m.header.message_id;
@@ -481,7 +466,7 @@ impl Engine {
                 out,
             );
         }
-        if Self::child_work_under_way(sa, mid) {
+        if sa.child_work_under_way(Some(mid)) {
             return self.refuse_request(
                 id,
                 mid,
@@ -491,17 +476,12 @@ impl Engine {
             );
         }
         let plan = self.plan_ike_answer(id, &m);
-        let (chosen, our_ke, ni, spi_i) = match plan {
+        let (chosen, our_ke, theirs, ni, spi_i) = match plan {
             Ok(p) => p,
             Err((n, why)) => return self.refuse_request(id, mid, n, &why, out),
         };
-        let Some(group) = chosen.ke else { return };
-        let mut spi_r = self.rng.nonzero_u64();
-        while self.sas.contains_key(&spi_r) {
-            spi_r = self.rng.nonzero_u64();
-        }
+        let spi_r = self.new_ike_spi();
         let nr = self.rng.bytes(32);
-        let Some(theirs) = ke_payload(&m) else { return };
         let made = our_ke
             .shared_secret(&theirs.data)
             .map_err(|e| e.to_string())
@@ -538,7 +518,7 @@ impl Engine {
             }),
             Payload::Nonce(nr.clone()),
             Payload::Ke(KePayload {
-                group: group.id(),
+                group: our_ke.group().id(),
                 data: our_ke.public().to_vec(),
             }),
         ];
@@ -573,16 +553,7 @@ impl Engine {
             }
         };
         out.events.push(Event::Info { sa: id, line });
-        let Some(sa) = self.sas.get(&id) else { return };
-        if let Ok(b) = sa.seal(
-            ExchangeType::CREATE_CHILD_SA,
-            true,
-            mid,
-            &inner,
-            self.rng.as_mut(),
-        ) {
-            self.respond(id, mid, b, out);
-        }
+        let _ = self.answer(id, ExchangeType::CREATE_CHILD_SA, mid, &inner, out);
     }
 
     /// Responder: the accepted proposal, our key exchange, the peer's
@@ -613,7 +584,7 @@ impl Engine {
         let spi_i = spi64(&chosen.peer_spi).ok_or_else(|| syntax("the new SPI is not 8 bytes"))?;
         let ni = nonce(m).ok_or_else(|| syntax("no valid nonce"))?;
         let group = chosen.ke.ok_or_else(|| syntax("no key exchange"))?;
-        if ke_payload(m).is_none_or(|k| k.group != group.id()) {
+        let Some(theirs) = ke_payload(m).filter(|k| k.group == group.id()) else {
             return Err((
                 NotifyPayload::new(
                     NotifyType::INVALID_KE_PAYLOAD,
@@ -621,13 +592,13 @@ impl Engine {
                 ),
                 format!("the peer must use group {}", group.name()),
             ));
-        }
+        };
         let ke = KeyExchange::generate(group).map_err(|e| {
             (
                 NotifyPayload::flag(NotifyType::NO_PROPOSAL_CHOSEN),
                 e.to_string(),
             )
         })?;
-        Ok((chosen, ke, ni, spi_i))
+        Ok((chosen, ke, theirs, ni, spi_i))
     }
 }

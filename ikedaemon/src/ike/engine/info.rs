@@ -7,7 +7,7 @@ use crate::ike::wire::{DeletePayload, ExchangeType, Message, Payload, ProtocolId
 
 use super::endpoint::Engine;
 use super::io::{Datagram, Event, Now, Outputs, SaId};
-use super::lifecycle::{ChildState, Life, Purpose, Work};
+use super::lifecycle::{ChildState, Life, Purpose};
 use super::sa::{IkeSa, State};
 
 /// NAT keepalive interval (RFC 3948 §4 suggests 20 seconds).
@@ -60,7 +60,7 @@ impl Engine {
                     match &c.state {
                         ChildState::Rekeyed { by, .. } => successors.push(*by),
                         ChildState::Rekeying { peer: Some(x) } => {
-                            let by = u32::try_from(x.created).unwrap_or(0);
+                            let by = x.child_spi();
                             successors.push(by);
                             superseded.push((c.spi_in, by));
                         }
@@ -90,16 +90,12 @@ impl Engine {
             }
         }
         let mid = outer.header.message_id;
-        let Ok(bytes) = sa.seal(
-            ExchangeType::INFORMATIONAL,
-            true,
-            mid,
-            &answer,
-            self.rng.as_mut(),
-        ) else {
+        if self
+            .answer(id, ExchangeType::INFORMATIONAL, mid, &answer, out)
+            .is_err()
+        {
             return;
-        };
-        self.respond(id, mid, bytes, out);
+        }
         if delete_ike {
             // §2.25.2: a DELETE crossing our rekey of this IKE SA wins;
             // if we answered the peer's own rekey, its new IKE SA is the
@@ -270,33 +266,16 @@ impl Engine {
         now: Now,
         out: &mut Outputs,
     ) {
-        let Some(sa) = self.sas.get(&id) else { return };
-        let mid = sa.next_request_id;
-        if let Ok(bytes) = sa.seal(
-            ExchangeType::INFORMATIONAL,
-            false,
-            mid,
-            inner,
-            self.rng.as_mut(),
-        ) {
-            self.request(id, mid, bytes, purpose, now, out);
-        }
+        let _ = self.send_request(id, ExchangeType::INFORMATIONAL, inner, purpose, now, out);
     }
 
     /// Deletes the CHILD SAs with these inbound SPIs (§1.4.1): they are
     /// marked as being deleted and an INFORMATIONAL DELETE goes out when
     /// the window allows; they leave the kernel when it is answered.
     pub(super) fn delete_children(&mut self, id: SaId, spis: Vec<u32>, why: &'static str) {
-        let Some(sa) = self.sas.get_mut(&id) else {
-            return;
-        };
-        for spi in &spis {
-            if let Some(c) = sa.child_mut(*spi) {
-                c.state = ChildState::Deleting;
-                c.delete_reason = why;
-            }
+        if let Some(sa) = self.sas.get_mut(&id) {
+            sa.delete_children(spis, why);
         }
-        sa.work.push_back(Work::DeleteChildren(spis));
     }
 
     /// NAT keepalives (RFC 3948 §4) from the side behind the NAT, every

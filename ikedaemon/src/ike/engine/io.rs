@@ -119,18 +119,6 @@ pub enum ParentRequest {
     },
 }
 
-impl ParentRequest {
-    /// The IKE SA and request id.
-    pub fn ids(&self) -> (SaId, u64) {
-        match self {
-            Self::Sign { sa, request, .. }
-            | Self::Authenticate { sa, request, .. }
-            | Self::ReserveSpi { sa, request, .. }
-            | Self::InstallChild { sa, request, .. } => (*sa, *request),
-        }
-    }
-}
-
 /// The parent's answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParentAnswer {

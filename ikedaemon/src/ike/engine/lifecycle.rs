@@ -43,6 +43,12 @@ pub(crate) struct Crossing {
 }
 
 impl Crossing {
+    /// For a crossing CHILD SA rekey: our inbound SPI of the CHILD SA it
+    /// made (0 while the parent installs it).
+    pub(crate) fn child_spi(&self) -> u32 {
+        u32::try_from(self.created).unwrap_or(0)
+    }
+
     /// RFC 7296 §2.8.1/§2.8.2: of two crossing rekeys, the one whose
     /// exchange used the lowest of the four nonces is redundant. True when
     /// that is ours (nonces `ours.0` ours as initiator, `ours.1` the

@@ -216,6 +216,19 @@ impl IkeSa {
         });
     }
 
+    /// Marks the CHILD SAs with these inbound SPIs as being deleted (`why`
+    /// is logged when they are gone) and queues their INFORMATIONAL DELETE.
+    pub(crate) fn delete_children(&mut self, spis: Vec<u32>, why: &'static str) {
+        for spi in &spis {
+            if let Some(c) = self.child_mut(*spi) {
+                c.state = super::lifecycle::ChildState::Deleting;
+                c.delete_reason = why;
+            }
+        }
+        self.work
+            .push_back(super::lifecycle::Work::DeleteChildren(spis));
+    }
+
     /// The CHILD SA with our inbound SPI `spi_in`.
     pub(crate) fn child_mut(&mut self, spi_in: u32) -> Option<&mut ChildRef> {
         self.children.iter_mut().find(|c| c.spi_in == spi_in)
@@ -243,6 +256,24 @@ impl IkeSa {
                     c.policy.name == policy && c.state != super::lifecycle::ChildState::Deleting
                 })
         })
+    }
+
+    /// True while CHILD SAs of the IKE SA are being created, rekeyed or
+    /// deleted, by us (requests out, parent steps, work started) or by the
+    /// peer (its requests being answered, besides `except`): an IKE SA
+    /// rekey waits for that (§2.25.1).
+    pub(crate) fn child_work_under_way(&self, except: Option<u32>) -> bool {
+        use super::lifecycle::{ChildState, Purpose, Work};
+        self.requests
+            .values()
+            .any(|p| matches!(p.purpose, Purpose::Child(_) | Purpose::DeleteChildren(_)))
+            || !self.waits.is_empty()
+            || self.in_progress.iter().any(|m| Some(*m) != except)
+            || self
+                .children
+                .iter()
+                .any(|c| matches!(c.state, ChildState::Rekeying { .. }))
+            || self.work.iter().any(|w| matches!(w, Work::Send(_)))
     }
 
     /// True when another request fits in the peer's window (§2.3).

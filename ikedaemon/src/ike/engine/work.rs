@@ -111,18 +111,11 @@ impl Engine {
                 None
             }
             Work::RekeyIke => {
-                let busy = !sa.requests.is_empty()
-                    || !sa.waits.is_empty()
-                    || !sa.in_progress.is_empty()
-                    || sa
-                        .children
-                        .iter()
-                        .any(|c| matches!(c.state, ChildState::Rekeying { .. }))
-                    || sa.work.iter().any(|w| matches!(w, Work::Send(_)));
+                let busy = !sa.requests.is_empty() || sa.child_work_under_way(None);
                 if life != Life::Active || busy {
                     return (life == Life::Active).then_some(w);
                 }
-                self.begin_ike_rekey(id, now, out);
+                self.send_ike_rekey(id, None, now, out);
                 None
             }
         }
