@@ -419,6 +419,17 @@ fn without_d_it_detaches_writes_a_pid_file_and_stops_on_sigterm() {
         .trim()
         .parse()
         .unwrap();
+    // If an assertion below fails, the detached daemon (ours: we read its
+    // pid file) must not outlive the test.
+    struct StopOnPanic(i32);
+    impl Drop for StopOnPanic {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0), Signal::SIGTERM);
+            }
+        }
+    }
+    let _stop = StopOnPanic(pid as i32);
     let alive = |p: u32| {
         std::fs::read_to_string(format!("/proc/{p}/stat"))
             .map(|s| {
