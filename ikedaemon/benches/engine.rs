@@ -147,6 +147,7 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         name: "bench".into(),
         local_id: None,
         remote_id: None,
+        auth_class: 0,
         remote: RemoteMatch::Any,
         remote_addr: Some(peer.parse().unwrap()),
         ike: vec![ProposalConfig::parse("aes128-sha256-x25519", SaProtocol::Ike).unwrap()],

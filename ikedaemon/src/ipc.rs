@@ -54,6 +54,9 @@ pub struct PolicySpec {
     pub local_id: Option<Identification>,
     /// The peer's required ID (`None`: any).
     pub remote_id: Option<Identification>,
+    /// Policies with equal classes authenticate peers identically (same
+    /// PSK or CA set, decided by the parent, which holds the secrets).
+    pub auth_class: u32,
     /// Peers it applies to.
     pub remote: RemoteMatch,
     /// The peer's address when we initiate.
@@ -103,6 +106,7 @@ impl PolicySpec {
             name: self.name.clone(),
             local_id: self.local_id.clone(),
             remote_id: self.remote_id.clone(),
+            auth_class: self.auth_class,
             remote: self.remote.clone(),
             remote_addr: self.remote_addr,
             ike: parse(&self.ike, SaProtocol::Ike)?,

@@ -8,6 +8,7 @@ mod certs;
 mod child;
 mod control;
 mod endpoint;
+mod gate;
 mod kernel_view;
 mod negotiator;
 mod negotiator_engine;

@@ -61,6 +61,8 @@ pub(crate) struct Parent {
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
     pub(crate) custody: super::secrets::Custody,
+    /// Which policy each IKE SA may use (its AUTH, the parent's verdict).
+    pub(crate) gate: super::gate::Gate,
     /// Signal pipes, installed before the children start.
     pub(crate) signals: Option<super::signals::Signals>,
     /// The kernel backend and the CHILD SAs installed through it.
@@ -316,6 +318,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         },
         started: Instant::now(),
         custody: super::secrets::Custody::with_credentials(creds),
+        gate: super::gate::Gate::default(),
         signals: Some(signals),
         kernel,
     })

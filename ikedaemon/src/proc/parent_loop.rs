@@ -204,9 +204,11 @@ impl Parent {
                 }
                 FromNegotiator::IkeGone(sa) => {
                     self.custody.forget(sa);
+                    self.gate.forget(sa);
                     self.kernel.ike_gone(sa);
                 }
                 FromNegotiator::IkeRekeyed { old, new } => {
+                    self.gate.rekeyed(old, new);
                     self.kernel.ike_rekeyed(old, new);
                 }
                 FromNegotiator::ActivateOutbound(spi_in) => {
@@ -226,6 +228,8 @@ impl Parent {
     /// The negotiator's request: the secret part goes to key custody; the
     /// kernel part (an inbound SPI reserved, the CHILD SA installed once
     /// the peer is authenticated and our AUTH made) to the kernel backend.
+    /// Every part passes the gate first: the policy each IKE SA may use
+    /// is what the parent recorded, never what the request says.
     fn answer(&mut self, mut req: ParentRequest) -> ParentAnswer {
         // CREATE_CHILD_SA: kernel work only, no secret involved.
         match req {
@@ -236,9 +240,10 @@ impl Parent {
                 local,
                 remote,
             } => {
-                let spi_in = self
-                    .kernel
-                    .reserve_for(&self.config, sa, &policy, local, remote);
+                let spi_in = refused(self.gate.may_use(&self.config, sa, &policy)).and_then(|()| {
+                    self.kernel
+                        .reserve_for(&self.config, sa, &policy, local, remote)
+                });
                 return ParentAnswer::Reserved {
                     sa,
                     request,
@@ -251,7 +256,8 @@ impl Parent {
                 child,
                 outbound,
             } => {
-                let result = self.kernel.install(*child, &self.config, outbound);
+                let result = refused(self.child_allowed(sa, &child))
+                    .and_then(|()| self.kernel.install(*child, &self.config, outbound));
                 return ParentAnswer::Installed {
                     sa,
                     request,
@@ -264,18 +270,42 @@ impl Parent {
             ParentRequest::Authenticate { child, .. } => child.take(),
             _ => None,
         };
-        let reserve = match &req {
+        // Our AUTH binds the IKE SA to its policy; verifying the peer's
+        // AUTH must not switch it to another.
+        let (bound, reserve, verified) = match &req {
             ParentRequest::Sign {
                 sa,
-                reserve_spi: true,
+                reserve_spi,
                 local,
                 remote,
                 policy,
                 ..
-            } => Some((*sa, policy.clone(), *local, *remote)),
-            _ => None,
+            } => (
+                self.gate
+                    .sign(*sa, policy)
+                    .and_then(|()| self.gate.may_reserve_first(*sa, policy)),
+                reserve_spi.then(|| (*sa, policy.clone(), *local, *remote)),
+                None,
+            ),
+            ParentRequest::Authenticate {
+                sa,
+                policy,
+                peer_id,
+                ..
+            } => (
+                self.gate.may_authenticate(*sa, policy),
+                None,
+                Some((*sa, policy.clone(), peer_id.clone())),
+            ),
+            _ => (Ok(()), None, None),
         };
-        let mut answer = self.custody.answer(&self.config, req);
+        let mut answer = match bound {
+            Ok(()) => self.custody.answer(&self.config, req),
+            Err(e) => {
+                log_warn!("{e}");
+                refusal(req, e)
+            }
+        };
         match &mut answer {
             ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
                 if let Some((sa, policy, local, remote)) = reserve {
@@ -290,15 +320,39 @@ impl Parent {
                 auth,
                 child: slot,
                 ..
-            } if auth.as_ref().is_none_or(|a| a.is_ok()) => {
-                if let Some(keys) = child {
-                    let result = self.kernel.install(*keys, &self.config, true);
+            } => {
+                if let Some((sa, policy, peer_id)) = &verified {
+                    self.gate.authenticated(*sa, policy, peer_id);
+                }
+                if auth.as_ref().is_none_or(|a| a.is_ok())
+                    && let (Some(keys), Some((sa, ..))) = (child, &verified)
+                {
+                    let result = refused(self.child_allowed(*sa, &keys))
+                        .and_then(|()| self.kernel.install(*keys, &self.config, true));
                     *slot = Some(result);
                 }
             }
             _ => {}
         }
         answer
+    }
+
+    /// A CHILD SA install for IKE SA `sa`: its keys name that IKE SA, and
+    /// the gate allows the policy they name.
+    fn child_allowed(
+        &self,
+        sa: crate::ike::engine::SaId,
+        keys: &crate::ike::engine::ChildSaKeys,
+    ) -> Result<(), String> {
+        if keys.ike != sa {
+            return Err(format!(
+                "install refused: the CHILD SA names IKE SA {:016x}, the request {sa:016x}",
+                keys.ike
+            ));
+        }
+        self.gate
+            .may_use(&self.config, sa, &keys.policy)
+            .map_err(|e| format!("install {e}"))
     }
 
     fn on_control(&mut self) -> Step {
@@ -546,5 +600,42 @@ impl Parent {
             listen.len()
         );
         Ok(())
+    }
+}
+
+/// A gate refusal, logged: the negotiator gets it as the request's error.
+fn refused(r: Result<(), String>) -> Result<(), String> {
+    if let Err(e) = &r {
+        log_warn!("{e}");
+    }
+    r
+}
+
+/// The answer that refuses `req` with `why`, nothing computed.
+fn refusal(req: ParentRequest, why: String) -> ParentAnswer {
+    match req {
+        ParentRequest::Sign { sa, request, .. } => ParentAnswer::Signed {
+            sa,
+            request,
+            auth: Err(why),
+            spi_in: None,
+        },
+        ParentRequest::Authenticate { sa, request, .. } => ParentAnswer::Authenticated {
+            sa,
+            request,
+            verdict: Err(why),
+            auth: None,
+            child: None,
+        },
+        ParentRequest::ReserveSpi { sa, request, .. } => ParentAnswer::Reserved {
+            sa,
+            request,
+            spi_in: Err(why),
+        },
+        ParentRequest::InstallChild { sa, request, .. } => ParentAnswer::Installed {
+            sa,
+            request,
+            child: Err(why),
+        },
     }
 }

@@ -60,11 +60,20 @@ pub(crate) fn policy_specs(
     config
         .policies
         .iter()
-        .map(|p| policy_spec(p, creds))
+        .map(|p| {
+            // The class is the index of the first policy that
+            // authenticates as this one does.
+            let class = config
+                .policies
+                .iter()
+                .position(|q| super::gate::same_authentication(q, p))
+                .unwrap_or(0);
+            policy_spec(p, u32::try_from(class).unwrap_or(u32::MAX), creds)
+        })
         .collect()
 }
 
-fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
+fn policy_spec(p: &Policy, auth_class: u32, creds: &HashMap<String, Credentials>) -> PolicySpec {
     let c = creds.get(&p.name);
     let remote = match p.remote.address {
         EndpointAddress::Any => RemoteMatch::Any,
@@ -79,6 +88,7 @@ fn policy_spec(p: &Policy, creds: &HashMap<String, Credentials>) -> PolicySpec {
         local_addr: p.local.address.ip(),
         local_id: p.local.id.as_ref().map(|i| i.to_identification()),
         remote_id: p.remote.id.as_ref().map(|i| i.to_identification()),
+        auth_class,
         remote,
         remote_addr: p.remote.address.ip(),
         ike: p.ike.iter().map(|x| x.to_string()).collect(),

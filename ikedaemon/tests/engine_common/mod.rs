@@ -32,6 +32,7 @@ pub fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str
         name: name.into(),
         local_id: None,
         remote_id: None,
+        auth_class: 0,
         remote: RemoteMatch::Ip(peer),
         remote_addr: Some(peer),
         ike: vec![prop(ike, SaProtocol::Ike)],

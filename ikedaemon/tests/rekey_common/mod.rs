@@ -279,6 +279,7 @@ pub fn policy(
         name: name.into(),
         local_id: None,
         remote_id: None,
+        auth_class: 0,
         remote: RemoteMatch::Ip(peer),
         remote_addr: Some(peer),
         ike: vec![ProposalConfig::parse("aes128gcm16-prfsha256-x25519", SaProtocol::Ike).unwrap()],

@@ -237,8 +237,10 @@ impl Engine {
     }
 
     /// Responder: the policy a new CHILD SA from the peer falls under:
-    /// the IKE SA's own, else another for the same peer and identity whose
-    /// selectors fit.
+    /// the IKE SA's own, else another for the same peer and identity that
+    /// authenticates peers as the IKE SA's does (same PSK or CA set: the
+    /// parent's auth class) and whose selectors fit. A policy the peer did
+    /// not authenticate for is never chosen (the parent refuses it too).
     fn policy_for_new_child(
         &self,
         id: SaId,
@@ -255,6 +257,7 @@ impl Engine {
         };
         for p in &self.policies {
             if p.name == own.name
+                || p.auth_class != own.auth_class
                 || !p.remote.matches(sa.remote.ip())
                 || p.remote_id
                     .as_ref()

@@ -179,6 +179,7 @@ impl Engine {
                 && sa.life == Life::Active
                 && Some(sa.remote.ip()) == p.remote_addr
                 && p.local_id == sa.policy.local_id
+                && p.auth_class == sa.policy.auth_class
                 && p.remote_id
                     .as_ref()
                     .is_none_or(|r| Some(r) == sa.peer_id.as_ref())

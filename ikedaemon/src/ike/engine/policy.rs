@@ -120,6 +120,10 @@ pub struct EnginePolicy {
     pub local_id: Option<Identification>,
     /// The identity the peer must prove; `None`: any.
     pub remote_id: Option<Identification>,
+    /// Policies with equal classes authenticate peers identically (the
+    /// same PSK or CA set, as the parent decides): a CHILD SA under another
+    /// policy on an IKE SA needs the class the IKE SA authenticated with.
+    pub auth_class: u32,
     /// Peers this policy is for.
     pub remote: RemoteMatch,
     /// The peer's address when we initiate.
