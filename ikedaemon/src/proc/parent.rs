@@ -13,7 +13,7 @@ use privsep::Channel;
 use privsep::spawn::{Child, spawn_child};
 
 use super::args::Args;
-use super::sockets::{IkeSocket, open_control_socket, open_ike_sockets};
+use super::sockets::{Bind, IkeSocket, open_control_socket, open_ike_sockets};
 use crate::config::{Config, LogLevel};
 use crate::control_proto::Stats;
 use crate::ipc::{ChildSetup, IPC_VERSION, SocketInfo, ToControl, ToNegotiator};
@@ -56,6 +56,8 @@ pub(crate) struct Parent {
     pub(crate) config: Config,
     pub(crate) socket_path: PathBuf,
     pub(crate) pid_file: Option<PathBuf>,
+    /// The lock on the pid file, held while we run.
+    pub(crate) pid_lock: Option<nix::fcntl::Flock<std::fs::File>>,
     pub(crate) negotiator: Kid,
     pub(crate) control: Kid,
     pub(crate) stats: Stats,
@@ -228,18 +230,46 @@ fn send_control_start(
     )
 }
 
-/// Writes the pid file atomically (a temporary file renamed over it), so
-/// that an rc script or pidfile reader never sees it empty or half written.
-fn write_pid_file(path: &std::path::Path) -> Result<(), String> {
+/// Opens the pid file and takes an exclusive lock on it, held for as long
+/// as we run (as BSD's pidfile(3) does): a second ikedaemon with the same
+/// pid file is refused with the first one's pid. Taken before detaching:
+/// the detached process inherits the locked descriptor, and the refusal
+/// reaches the terminal.
+fn lock_pid_file(path: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |e: std::io::Error| format!("cannot open the pid file {}: {e}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .map_err(err)?;
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(f) => Ok(f),
+        Err((mut f, nix::errno::Errno::EWOULDBLOCK)) => {
+            let mut held = String::new();
+            let _ = f.read_to_string(&mut held);
+            Err(format!(
+                "another ikedaemon (pid {}) holds the pid file {}",
+                held.trim(),
+                path.display()
+            ))
+        }
+        Err((_, e)) => Err(err(e.into())),
+    }
+}
+
+/// Writes our pid into the locked pid file.
+fn write_pid(file: &mut std::fs::File, path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Seek, Write};
     let err = |e: std::io::Error| format!("cannot write the pid file {}: {e}", path.display());
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, format!("{}\n", std::process::id())).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+    file.set_len(0).map_err(err)?;
+    file.rewind().map_err(err)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(err)
 }
 
 /// Start-up: everything that needs root, then the children.
@@ -258,18 +288,26 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
     // install what the policies ask for, stops the start here.
     let (backend, backend_line) = crate::kernel::open(&config)?;
     crate::kernel::check_algorithms(&config, &*backend)?;
-    let sockets = open_ike_sockets(&listen, config.global.ike_port, config.global.natt_port)
-        .map_err(|e| e.to_string())?;
+    let sockets = open_ike_sockets(
+        &listen,
+        config.global.ike_port,
+        config.global.natt_port,
+        Bind::Exclusive,
+    )
+    .map_err(|e| e.to_string())?;
     let listener = open_control_socket(&socket_path, Some(access.0).filter(|g| *g != 0))
         .map_err(|e| format!("control socket: {e}"))?;
 
     let mut pid_file = None;
+    let mut pid_lock = None;
     if args.foreground {
         logging::init("parent", Target::Stderr, level);
     } else {
+        let mut lock = lock_pid_file(&config.global.pid_file)?;
         nix::unistd::daemon(false, false).map_err(|e| format!("cannot detach: {e}"))?;
         logging::init("parent", Target::Syslog, level);
-        write_pid_file(&config.global.pid_file)?;
+        write_pid(&mut lock, &config.global.pid_file)?;
+        pid_lock = Some(lock);
         pid_file = Some(config.global.pid_file.clone());
     }
     openssl::init();
@@ -310,6 +348,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         config,
         socket_path,
         pid_file,
+        pid_lock,
         negotiator,
         control,
         stats: Stats {
@@ -365,6 +404,8 @@ impl Parent {
         if let Some(p) = &self.pid_file {
             let _ = std::fs::remove_file(p);
         }
+        // Unlocked only once the file is gone.
+        drop(self.pid_lock.take());
         log_info!("exiting{}", if code == 0 { "" } else { " after an error" });
         code
     }

@@ -584,10 +584,15 @@ impl Parent {
     fn replace_sockets(&mut self, new: &crate::config::Config) -> Result<(), String> {
         let listen = super::parent::listen_addresses(&self.args, new)?;
         // A port the negotiator still holds can be bound again: both
-        // sockets have SO_REUSEADDR, and the old one closes at the swap.
-        let sockets =
-            super::sockets::open_ike_sockets(&listen, new.global.ike_port, new.global.natt_port)
-                .map_err(|e| e.to_string())?;
+        // sockets are root's with SO_REUSEPORT, and the old one closes at
+        // the swap.
+        let sockets = super::sockets::open_ike_sockets(
+            &listen,
+            new.global.ike_port,
+            new.global.natt_port,
+            super::sockets::Bind::Handover,
+        )
+        .map_err(|e| e.to_string())?;
         super::parent::send_sockets(&self.negotiator.channel, sockets)?;
         self.negotiator
             .channel

@@ -70,7 +70,13 @@ pub fn open_udp(addr: SocketAddr, natt: bool) -> Result<IkeSocket, SocketError> 
         SockProtocol::Udp,
     )
     .map_err(|e| err("create", addr, e))?;
-    setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(|e| err("set SO_REUSEADDR on", addr, e))?;
+    // A reload that moves one port may bind the other again while the
+    // negotiator still holds it. Not SO_REUSEADDR: on Linux any user's
+    // socket with it could then bind 4500 too and receive our datagrams.
+    // SO_REUSEPORT admits only sockets of the same user (root); on the BSDs
+    // it has no such check, so there a reload moves to new ports only.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    setsockopt(&fd, sockopt::ReusePort, &true).map_err(|e| err("set SO_REUSEPORT on", addr, e))?;
     match addr {
         SocketAddr::V4(a) => {
             #[cfg(any(target_os = "linux", target_os = "macos"))]
@@ -107,18 +113,71 @@ pub fn open_udp(addr: SocketAddr, natt: bool) -> Result<IkeSocket, SocketError> 
     })
 }
 
+/// How the IKE sockets are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    /// At start-up: refuse ports that any other socket holds (another
+    /// ikedaemon, or another IKE daemon), even one of root's.
+    Exclusive,
+    /// At a reload: the negotiator may still hold some of these ports.
+    Handover,
+}
+
 /// Opens the IKE and NAT-T sockets on every listen address.
 pub fn open_ike_sockets(
     listen: &[IpAddr],
     ike_port: u16,
     natt_port: u16,
+    how: Bind,
 ) -> Result<Vec<IkeSocket>, SocketError> {
-    let mut out = Vec::new();
-    for ip in listen {
-        out.push(open_udp(SocketAddr::new(*ip, ike_port), false)?);
-        out.push(open_udp(SocketAddr::new(*ip, natt_port), true)?);
+    let addrs: Vec<(SocketAddr, bool)> = listen
+        .iter()
+        .flat_map(|ip| {
+            [
+                (SocketAddr::new(*ip, ike_port), false),
+                (SocketAddr::new(*ip, natt_port), true),
+            ]
+        })
+        .collect();
+    if how == Bind::Exclusive {
+        for (addr, _) in &addrs {
+            probe_free(*addr)?;
+        }
     }
-    Ok(out)
+    addrs
+        .into_iter()
+        .map(|(addr, natt)| open_udp(addr, natt))
+        .collect()
+}
+
+/// Fails when a socket already holds `addr`: a plain socket (no reuse
+/// option) cannot be bound next to any other, ours with SO_REUSEPORT
+/// included.
+fn probe_free(addr: SocketAddr) -> Result<(), SocketError> {
+    let (family, v6) = match addr {
+        SocketAddr::V4(_) => (AddressFamily::Inet, false),
+        SocketAddr::V6(_) => (AddressFamily::Inet6, true),
+    };
+    let fd = socket(
+        family,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::Udp,
+    )
+    .map_err(|e| err("create", addr, e))?;
+    let fd_raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    match addr {
+        SocketAddr::V4(a) => bind(fd_raw, &SockaddrIn::from(a)),
+        SocketAddr::V6(a) => {
+            // Only the v6 port: our own v4 socket on it is no conflict.
+            if v6 {
+                setsockopt(&fd, sockopt::Ipv6V6Only, &true)
+                    .map_err(|e| err("set IPV6_V6ONLY on", addr, e))?;
+            }
+            bind(fd_raw, &SockaddrIn6::from(a))
+        }
+    }
+    .map_err(|e| err("bind", addr, e))
 }
 
 /// Creates the control socket: removes a stale socket file (one nobody

@@ -259,6 +259,13 @@ impl Engine {
         out: &mut Outputs,
     ) {
         let h = m.header;
+        // RFC 7296 §3.1: an IKE_SA_INIT request has a non-zero initiator
+        // SPI, message ID 0 and the Initiator flag; anything else is
+        // dropped unanswered (an answer would only reflect it).
+        if h.spi_i == 0 || h.message_id != 0 || !h.initiator {
+            self.malformed += 1;
+            return;
+        }
         if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote.ip())).copied() {
             // A retransmission: the same answer again.
             self.is_retransmission(id, &h, out);
