@@ -137,6 +137,10 @@ pub struct EngineSettings {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs in total.
     pub max_half_open: u32,
+    /// Largest IKE message accepted (reassembled).
+    pub max_message: u32,
+    /// Largest IKE_SA_INIT request accepted.
+    pub max_init_message: u32,
 }
 
 privsep::ipc_enum! {

@@ -1,7 +1,9 @@
 //! What an unauthenticated sender gets from a responder (issue 13): an
 //! IKE_SA_INIT request that RFC 7296 §3.1 does not allow — initiator SPI
-//! 0, a message ID other than 0, no Initiator flag — is dropped unanswered
-//! and leaves no state; the well-formed original is answered.
+//! 0, a message ID other than 0, no Initiator flag — or one larger than
+//! the limit is dropped unanswered and leaves no state; SKF fragments are
+//! taken only when fragmentation was negotiated and only up to the message
+//! size limit; an IKE SA whose parent request is never answered is dropped.
 
 #[path = "engine_common/mod.rs"]
 mod common;
@@ -9,7 +11,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use ikedaemon::ike::crypto::prf::PrfAlg;
 use ikedaemon::ike::engine::*;
+use ikedaemon::ike::wire::{Message, NotifyPayload, NotifyType, Payload};
 
 /// A change made to a request's bytes.
 type Change = fn(&mut Vec<u8>);
@@ -50,4 +54,196 @@ fn ike_sa_init_requests_that_break_section_3_1_are_dropped() {
     let out = w.b.engine.datagram(good, Duration::ZERO);
     assert_eq!(out.send.len(), 1, "the original is answered");
     assert_eq!(w.b.engine.half_open(), 1);
+}
+
+#[test]
+fn an_ike_sa_init_request_over_the_limit_is_dropped() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let good = first_request(&mut w);
+    let mut m = Message::decode(&good.bytes).unwrap();
+    // A large but well-formed request: padding in a private notify.
+    m.payloads.push(Payload::Notify(NotifyPayload::new(
+        NotifyType(40000),
+        ikedaemon::ike::wire::NotifyData::Raw(vec![0; 12_000]),
+    )));
+    let big = Datagram {
+        bytes: m.encode().unwrap(),
+        ..good.clone()
+    };
+    let out = w.b.engine.datagram(big, Duration::ZERO);
+    assert!(out.send.is_empty());
+    assert_eq!(w.b.engine.half_open(), 0);
+    assert_eq!(w.b.engine.malformed(), 1);
+}
+
+/// Two engines whose initiator sends a CERT of `cert_len` bytes (so its
+/// IKE_AUTH goes in fragments of `frag` bytes) to a responder that takes
+/// messages of up to `max_message` bytes.
+fn fragmenting_pair(cert_len: usize, frag: usize, max_message: usize) -> World {
+    let cfg = EngineConfig {
+        fragment_size: Some(frag),
+        max_message,
+        ..EngineConfig::default()
+    };
+    let mut pa = policy(
+        "p",
+        "192.0.2.2",
+        "aes128-sha256-x25519",
+        "198.51.100.0-198.51.100.255",
+        "203.0.113.0-203.0.113.255",
+    );
+    pa.cert = Some(vec![0x30; cert_len]);
+    let pb = policy(
+        "p",
+        "192.0.2.1",
+        "aes128-sha256-x25519",
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.0-198.51.100.255",
+    );
+    World::with_config(pa, pb, "k", "k", PrfAlg::HmacSha256, cfg)
+}
+
+#[test]
+fn a_fragmented_ike_auth_over_the_limit_is_dropped_and_its_sa_expires() {
+    // 30,000 bytes of CERT in 4,000-byte fragments; the responder takes
+    // 20,000 (the same bound stops a 300 KiB message at its default 64 KiB).
+    let mut w = fragmenting_pair(30_000, 4000, 20_000);
+    w.start();
+    assert!(
+        w.log
+            .iter()
+            .any(|l| l.starts_with("a->b IKE_AUTH request 1 [ EF(1/")),
+        "{:#?}",
+        w.log
+    );
+    assert!(
+        !w.log.iter().any(|l| l.starts_with("b->a IKE_AUTH")),
+        "{:#?}",
+        w.log
+    );
+    assert!(w.b.engine.malformed() >= 1);
+    assert!(
+        !w.b.events
+            .iter()
+            .any(|e| matches!(e, Event::IkeEstablished { .. })),
+        "established"
+    );
+    // Nothing waits: the half-open SA goes when its time is up.
+    assert_eq!(w.b.engine.len(), 1);
+    for _ in 0..12 {
+        w.tick(Duration::from_secs(10));
+    }
+    assert_eq!(w.b.engine.len(), 0);
+    assert_eq!(w.b.engine.half_open(), 0);
+
+    // The same exchange within the limit completes.
+    let mut w = fragmenting_pair(30_000, 4000, 65536);
+    w.start();
+    assert_established(&w);
+}
+
+/// Runs the first two exchanges by hand: `strip` takes the fragmentation
+/// notify out of a's IKE_SA_INIT request (so b never agrees to fragments)
+/// while a is told b supports them. Returns b's outputs for a's IKE_AUTH.
+fn ike_auth_fragments_at_b(strip: bool) -> (World, Vec<Outputs>) {
+    let mut w = fragmenting_pair(3000, 1280, 65536);
+    let now = Duration::ZERO;
+    let mut req = first_request(&mut w);
+    if strip {
+        let mut m = Message::decode(&req.bytes).unwrap();
+        m.payloads.retain(|p| {
+            !matches!(p, Payload::Notify(n) if n.kind == NotifyType::IKEV2_FRAGMENTATION_SUPPORTED)
+        });
+        req.bytes = m.encode().unwrap();
+    }
+    let out = w.b.engine.datagram(req, now);
+    let mut resp = Message::decode(&out.send[0].bytes).unwrap();
+    if strip {
+        resp.payloads.push(Payload::Notify(NotifyPayload::flag(
+            NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+        )));
+    }
+    let to_a = Datagram {
+        local: w.a.addr,
+        remote: w.b.addr,
+        natt: false,
+        bytes: resp.encode().unwrap(),
+    };
+    let mut out = w.a.engine.datagram(to_a, now);
+    for r in std::mem::take(&mut out.parent) {
+        let ans = w.a.parent.answer(r, PrfAlg::HmacSha256);
+        out.send.extend(w.a.engine.parent_answer(ans, now).send);
+    }
+    assert!(out.send.len() > 1, "a fragments its IKE_AUTH");
+    let at_b = out
+        .send
+        .into_iter()
+        .map(|d| {
+            let got = Datagram {
+                local: w.b.addr,
+                remote: w.a.addr,
+                natt: d.natt,
+                bytes: d.bytes,
+            };
+            w.b.engine.datagram(got, now)
+        })
+        .collect();
+    (w, at_b)
+}
+
+#[test]
+fn fragments_without_negotiated_fragmentation_are_dropped() {
+    let (w, at_b) = ike_auth_fragments_at_b(true);
+    assert!(
+        at_b.iter()
+            .all(|o| o.parent.is_empty() && o.send.is_empty())
+    );
+    assert!(w.b.engine.malformed() >= 1);
+    // Negotiated, the same fragments reach the parent as one request.
+    let (_, at_b) = ike_auth_fragments_at_b(false);
+    let asked: usize = at_b.iter().map(|o| o.parent.len()).sum();
+    assert_eq!(asked, 1);
+}
+
+#[test]
+fn an_ike_sa_whose_parent_never_answers_is_dropped() {
+    let (mut w, at_b) = ike_auth_fragments_at_b(false);
+    assert_eq!(at_b.iter().map(|o| o.parent.len()).sum::<usize>(), 1);
+    // The answer never comes (lost, or the request could not be sent).
+    assert_eq!(w.b.engine.len(), 1);
+    let deadline = w.b.engine.next_deadline().expect("a deadline");
+    assert!(deadline <= Duration::from_secs(30), "{deadline:?}");
+    let out = w.b.engine.timeout(Duration::from_secs(31));
+    assert_eq!(w.b.engine.len(), 0);
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { line, .. }
+            if line.contains("the parent did not answer within 30s"))),
+        "{:?}",
+        out.events
+    );
+}
+
+#[test]
+fn a_request_that_cannot_reach_the_parent_ends_the_exchange_at_once() {
+    let (mut w, mut at_b) = ike_auth_fragments_at_b(false);
+    let req = at_b
+        .iter_mut()
+        .flat_map(|o| o.parent.drain(..))
+        .next()
+        .unwrap();
+    // What the negotiator does when the IPC send fails.
+    let answer = req.refused("the parent could not be asked: message too large".into());
+    let out = w.b.engine.parent_answer(answer, Duration::ZERO);
+    assert_eq!(w.b.engine.len(), 0, "the IKE SA is gone");
+    assert_eq!(out.send.len(), 1, "the peer is told");
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { line, .. }
+            if line.contains("the parent could not be asked"))),
+        "{:?}",
+        out.events
+    );
 }

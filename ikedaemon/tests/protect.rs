@@ -98,7 +98,7 @@ fn every_cipher_fragments_and_reassembles() {
             })
             .unwrap();
             assert!(frags.iter().all(|f| f.len() <= max), "{c:?} {max}");
-            let mut r = Reassembly::new(64);
+            let mut r = Reassembly::new(64, 65536);
             let mut done = None;
             // Out of order, with a duplicate.
             let mut order: Vec<usize> = (0..frags.len()).rev().collect();
@@ -135,7 +135,7 @@ fn an_empty_inner_chain_still_makes_one_fragment() {
     let outer = Message::decode(&frags[0]).unwrap();
     assert_eq!(outer.to_string(), "IKE_AUTH request 1 [ EF(1/1) ]");
     let (f, plain) = open_fragment(&frags[0], &outer, c).unwrap();
-    let (payloads, _) = Reassembly::new(4)
+    let (payloads, _) = Reassembly::new(4, 65536)
         .add(&f, plain)
         .unwrap()
         .expect("complete");
@@ -160,7 +160,7 @@ fn a_larger_total_restarts_reassembly_and_a_smaller_one_is_stale() {
     };
     let whole = nonce(1);
     let (a, b) = whole.split_at(10);
-    let mut r = Reassembly::new(8);
+    let mut r = Reassembly::new(8, 65536);
     // First attempt: 2 fragments; only the first arrives.
     assert!(
         r.add(&fragment(1, 2, PayloadType::NONCE), a.to_vec())
@@ -193,7 +193,7 @@ fn a_larger_total_restarts_reassembly_and_a_smaller_one_is_stale() {
     assert_eq!(&bytes[..], &whole[..]);
     // Too many fragments announced.
     assert_eq!(
-        Reassembly::new(8)
+        Reassembly::new(8, 65536)
             .add(&fragment(1, 9, PayloadType::NONCE), vec![])
             .unwrap_err(),
         ProtectError::Fragmentation("more fragments announced than allowed")

@@ -217,7 +217,7 @@ fn ecdsa_aes256gcm16_prfsha384_ecp256_fragmented_exchange() {
                 fragments += 1;
                 let cipher: &SkCipher = if *i2r { &i_to_r } else { &r_to_i };
                 let (f, plain) = open_fragment(bytes, &outer, cipher).expect("open fragment");
-                let r = reassembly.get_or_insert_with(|| Reassembly::new(16));
+                let r = reassembly.get_or_insert_with(|| Reassembly::new(16, 65536));
                 ivs.push(f.data[..cipher.iv_len()].to_vec());
                 datagrams.push(bytes.to_vec());
                 if let Some((inner, _)) = r.add(&f, plain).expect("reassemble") {

@@ -35,6 +35,8 @@ pub(crate) mod defaults {
     pub(crate) const MAX_HALF_OPEN_PER_PEER: u32 = 8;
     /// Half-open SAs in total.
     pub(crate) const MAX_HALF_OPEN: u32 = 4096;
+    pub(crate) const MAX_MESSAGE: u32 = 65536;
+    pub(crate) const MAX_INIT_MESSAGE: u32 = 10000;
     /// Fragmentation size.
     pub(crate) const FRAGMENT_SIZE: u16 = 1280;
     /// DPD interval in seconds.
@@ -239,6 +241,24 @@ fn at_least_one(
     }
 }
 
+/// A byte count within `lo..=hi`, or `default`.
+fn bounded(
+    ctx: &Ctx<'_>,
+    v: Option<&Spanned<u32>>,
+    default: u32,
+    key: &str,
+    (lo, hi): (u32, u32),
+) -> Result<u32, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(v) if !(lo..=hi).contains(&v.value) => Err(ctx.errors.value(
+            Position::of(v),
+            format!("{key}: expected {lo} to {hi} bytes, found {}", v.value),
+        )),
+        Some(v) => Ok(v.value),
+    }
+}
+
 fn build_dos(raw: Option<&RawDos>, ctx: &Ctx<'_>) -> Result<DosLimits, ConfigError> {
     let dos = DosLimits {
         cookie_threshold: raw
@@ -255,6 +275,20 @@ fn build_dos(raw: Option<&RawDos>, ctx: &Ctx<'_>) -> Result<DosLimits, ConfigErr
             raw.and_then(|d| d.max_half_open.as_ref()),
             defaults::MAX_HALF_OPEN,
             "max_half_open",
+        )?,
+        max_message: bounded(
+            ctx,
+            raw.and_then(|d| d.max_message.as_ref()),
+            defaults::MAX_MESSAGE,
+            "max_message",
+            (1280, 1 << 20),
+        )?,
+        max_init_message: bounded(
+            ctx,
+            raw.and_then(|d| d.max_init_message.as_ref()),
+            defaults::MAX_INIT_MESSAGE,
+            "max_init_message",
+            (1280, 65535),
         )?,
     };
     if dos.max_half_open_per_peer > dos.max_half_open {

@@ -89,7 +89,7 @@ pub enum LogLevel {
     Debug,
 }
 
-/// Denial-of-service limits on half-open IKE SAs.
+/// Denial-of-service limits on half-open IKE SAs and message sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DosLimits {
     /// Half-open IKE SAs before COOKIEs are demanded.
@@ -98,6 +98,10 @@ pub struct DosLimits {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs allowed in total.
     pub max_half_open: u32,
+    /// Largest IKE message accepted, reassembled fragments included.
+    pub max_message: u32,
+    /// Largest IKE_SA_INIT request accepted.
+    pub max_init_message: u32,
 }
 
 /// IKE fragmentation settings (RFC 7383).

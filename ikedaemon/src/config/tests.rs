@@ -25,7 +25,9 @@ fn minimal_file_gets_global_defaults() {
         DosLimits {
             cookie_threshold: 64,
             max_half_open_per_peer: 8,
-            max_half_open: 4096
+            max_half_open: 4096,
+            max_message: 65536,
+            max_init_message: 10000,
         }
     );
     assert_eq!(

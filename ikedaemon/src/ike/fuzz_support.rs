@@ -36,7 +36,7 @@ pub fn decode_and_open(data: &[u8]) {
             }
             Some(Payload::Fragment(_)) => {
                 if let Ok((f, plain)) = open_fragment(data, &outer, &c) {
-                    let _ = Reassembly::new(16).add(&f, plain);
+                    let _ = Reassembly::new(16, 65536).add(&f, plain);
                 }
             }
             _ => {}

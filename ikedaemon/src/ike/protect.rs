@@ -199,6 +199,8 @@ pub fn seal_fragments(
 #[derive(Debug)]
 pub struct Reassembly {
     max_fragments: u16,
+    max_bytes: usize,
+    bytes: usize,
     total: u16,
     first_inner: PayloadType,
     parts: Vec<Option<Zeroizing<Vec<u8>>>>,
@@ -209,10 +211,13 @@ pub struct Reassembly {
 pub type Reassembled = (Vec<Payload>, Zeroizing<Vec<u8>>);
 
 impl Reassembly {
-    /// An empty buffer that accepts sets of up to `max_fragments`.
-    pub fn new(max_fragments: u16) -> Self {
+    /// An empty buffer that accepts sets of up to `max_fragments`
+    /// fragments and `max_bytes` bytes of reassembled payloads.
+    pub fn new(max_fragments: u16, max_bytes: usize) -> Self {
         Self {
             max_fragments,
+            max_bytes,
+            bytes: 0,
             total: 0,
             first_inner: PayloadType::NONE,
             parts: Vec::new(),
@@ -241,12 +246,19 @@ impl Reassembly {
             self.first_inner = PayloadType::NONE;
             self.parts = vec![None; usize::from(f.total)];
             self.have = 0;
+            self.bytes = 0;
         }
         let Some(slot) = self.parts.get_mut(usize::from(f.number).saturating_sub(1)) else {
             return Err(ProtectError::Fragmentation("fragment number out of range"));
         };
         if slot.is_some() {
             return Ok(None);
+        }
+        self.bytes += plain.len();
+        if self.bytes > self.max_bytes {
+            return Err(ProtectError::Fragmentation(
+                "the reassembled message would exceed the size limit",
+            ));
         }
         *slot = Some(plain);
         self.have += 1;

@@ -30,6 +30,8 @@ impl Negotiator {
             cfg.cookie_threshold = s.cookie_threshold;
             cfg.max_half_open_per_peer = s.max_half_open_per_peer;
             cfg.max_half_open = s.max_half_open;
+            cfg.max_message = s.max_message as usize;
+            cfg.max_init_message = s.max_init_message as usize;
         }
         if let Some(s) = self.sockets.iter().find(|s| !s.info.natt) {
             cfg.ike_port = s.info.local.port();
@@ -167,13 +169,26 @@ impl Negotiator {
         for d in out.send {
             self.send(&d);
         }
+        // A request that cannot reach the parent ends its exchange at once,
+        // as if the parent had refused it: nothing waits for an answer
+        // that will never come.
+        let mut unsent = Vec::new();
         for r in out.parent {
-            if let Err(e) = self.channel.send(0, &FromNegotiator::Parent(r), &[]) {
+            let msg = FromNegotiator::Parent(r);
+            if let Err(e) = self.channel.send(0, &msg, &[]) {
                 log_error!("cannot ask the parent: {e}");
+                if let FromNegotiator::Parent(r) = msg {
+                    unsent.push(r.refused(format!("the parent could not be asked: {e}")));
+                }
             }
         }
         for ev in out.events {
             self.report(ev);
+        }
+        for answer in unsent {
+            let now = self.now();
+            let out = self.engine.parent_answer(answer, now);
+            self.apply(out);
         }
     }
 

@@ -41,6 +41,8 @@ pub(crate) fn engine_settings(config: &Config) -> crate::ipc::EngineSettings {
         cookie_threshold: g.dos.cookie_threshold,
         max_half_open_per_peer: g.dos.max_half_open_per_peer,
         max_half_open: g.dos.max_half_open,
+        max_message: g.dos.max_message,
+        max_init_message: g.dos.max_init_message,
     }
 }
 
@@ -57,7 +59,7 @@ pub(crate) struct Parent {
     pub(crate) socket_path: PathBuf,
     pub(crate) pid_file: Option<PathBuf>,
     /// The lock on the pid file, held while we run.
-    pub(crate) pid_lock: Option<nix::fcntl::Flock<std::fs::File>>,
+    pub(crate) pid_lock: Option<PidLock>,
     pub(crate) negotiator: Kid,
     pub(crate) control: Kid,
     pub(crate) stats: Stats,
@@ -230,23 +232,13 @@ fn send_control_start(
     )
 }
 
-/// Opens the pid file and takes an exclusive lock on it, held for as long
-/// as we run (as BSD's pidfile(3) does): a second ikedaemon with the same
-/// pid file is refused with the first one's pid. Taken before detaching:
-/// the detached process inherits the locked descriptor, and the refusal
-/// reaches the terminal.
-fn lock_pid_file(path: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::File>, String> {
+/// A pid file we hold an exclusive lock on (as BSD's pidfile(3) does), for
+/// as long as we run: a second ikedaemon with the same pid file is refused.
+type PidLock = nix::fcntl::Flock<std::fs::File>;
+
+/// Takes the lock on `file`, or says which ikedaemon holds it.
+fn lock(file: std::fs::File, path: &std::path::Path) -> Result<PidLock, String> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: std::io::Error| format!("cannot open the pid file {}: {e}", path.display());
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(path)
-        .map_err(err)?;
     match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
         Ok(f) => Ok(f),
         Err((mut f, nix::errno::Errno::EWOULDBLOCK)) => {
@@ -258,18 +250,39 @@ fn lock_pid_file(path: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::Fi
                 path.display()
             ))
         }
-        Err((_, e)) => Err(err(e.into())),
+        Err((_, e)) => Err(format!("cannot lock the pid file {}: {e}", path.display())),
     }
 }
 
-/// Writes our pid into the locked pid file.
-fn write_pid(file: &mut std::fs::File, path: &std::path::Path) -> Result<(), String> {
-    use std::io::{Seek, Write};
+/// Before detaching, so that the refusal reaches the terminal: an existing
+/// pid file locked by a running ikedaemon stops the start. The lock taken
+/// here is held until `write_pid_file` has replaced the file.
+fn check_pid_file(path: &std::path::Path) -> Result<Option<PidLock>, String> {
+    match std::fs::File::open(path) {
+        Ok(f) => lock(f, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot open the pid file {}: {e}", path.display())),
+    }
+}
+
+/// Writes our pid into a new file, locks it and renames it over the pid
+/// file: a reader never sees it empty or half written, and whoever opens
+/// the path finds a locked file, the old one until the rename, ours after.
+fn write_pid_file(path: &std::path::Path) -> Result<PidLock, String> {
+    use std::io::Write;
     let err = |e: std::io::Error| format!("cannot write the pid file {}: {e}", path.display());
-    file.set_len(0).map_err(err)?;
-    file.rewind().map_err(err)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp).map_err(err)?;
     file.write_all(format!("{}\n", std::process::id()).as_bytes())
-        .map_err(err)
+        .map_err(err)?;
+    let locked = lock(file, path)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })?;
+    Ok(locked)
 }
 
 /// Start-up: everything that needs root, then the children.
@@ -303,11 +316,11 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
     if args.foreground {
         logging::init("parent", Target::Stderr, level);
     } else {
-        let mut lock = lock_pid_file(&config.global.pid_file)?;
+        let old = check_pid_file(&config.global.pid_file)?;
         nix::unistd::daemon(false, false).map_err(|e| format!("cannot detach: {e}"))?;
         logging::init("parent", Target::Syslog, level);
-        write_pid(&mut lock, &config.global.pid_file)?;
-        pid_lock = Some(lock);
+        pid_lock = Some(write_pid_file(&config.global.pid_file)?);
+        drop(old);
         pid_file = Some(config.global.pid_file.clone());
     }
     openssl::init();

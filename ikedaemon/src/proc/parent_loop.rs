@@ -303,7 +303,7 @@ impl Parent {
             Ok(()) => self.custody.answer(&self.config, req),
             Err(e) => {
                 log_warn!("{e}");
-                refusal(req, e)
+                req.refused(e)
             }
         };
         match &mut answer {
@@ -614,33 +614,4 @@ fn refused(r: Result<(), String>) -> Result<(), String> {
         log_warn!("{e}");
     }
     r
-}
-
-/// The answer that refuses `req` with `why`, nothing computed.
-fn refusal(req: ParentRequest, why: String) -> ParentAnswer {
-    match req {
-        ParentRequest::Sign { sa, request, .. } => ParentAnswer::Signed {
-            sa,
-            request,
-            auth: Err(why),
-            spi_in: None,
-        },
-        ParentRequest::Authenticate { sa, request, .. } => ParentAnswer::Authenticated {
-            sa,
-            request,
-            verdict: Err(why),
-            auth: None,
-            child: None,
-        },
-        ParentRequest::ReserveSpi { sa, request, .. } => ParentAnswer::Reserved {
-            sa,
-            request,
-            spi_in: Err(why),
-        },
-        ParentRequest::InstallChild { sa, request, .. } => ParentAnswer::Installed {
-            sa,
-            request,
-            child: Err(why),
-        },
-    }
 }

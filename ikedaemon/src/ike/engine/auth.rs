@@ -36,6 +36,10 @@ fn octets(sa: &IkeSa, ours: bool, id: &Identification) -> Option<Vec<u8>> {
 /// Fragments accepted for one message (RFC 7383 leaves the bound to us).
 const MAX_FRAGMENTS: u16 = 64;
 
+/// Certificates accepted in the peer's IKE_AUTH (its own and a chain):
+/// what goes to the parent for verification is bounded.
+const MAX_PEER_CERTS: usize = 8;
+
 /// The X.509 certificates (DER) in the peer's CERT payloads.
 fn peer_certs(m: &Message) -> Vec<Vec<u8>> {
     m.payloads
@@ -101,7 +105,7 @@ fn wants_childless(policy: Childless, peer_supports: bool) -> bool {
 
 impl Engine {
     /// Initiator: keys are ready; ask the parent to sign our AUTH.
-    pub(super) fn start_auth(&mut self, id: SaId, _now: Now, out: &mut Outputs) {
+    pub(super) fn start_auth(&mut self, id: SaId, now: Now, out: &mut Outputs) {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
@@ -124,7 +128,7 @@ impl Engine {
         };
         sa.state = State::AwaitOwnAuth;
         let reserve_spi = !wants_childless(policy.childless, sa.peer_childless);
-        let request = sa.ask_parent(&mut self.next_request);
+        let request = sa.ask_parent(&mut self.next_request, now);
         out.parent.push(ParentRequest::Sign {
             sa: id,
             request,
@@ -323,12 +327,21 @@ impl Engine {
         if !matches!(outer.payloads.last(), Some(Payload::Fragment(_))) {
             return self.open(id, d, outer);
         }
+        let max_message = self.cfg.max_message;
         let sa = self.sas.get_mut(&id)?;
+        // RFC 7383 §2.5: fragments only when both sides announced support.
+        if sa.frag_size.is_none() {
+            self.malformed += 1;
+            return None;
+        }
         let (f, plain) =
             crate::ike::protect::open_fragment(&d.bytes, outer, sa.inb.as_ref()?).ok()?;
         let mid = outer.header.message_id;
         if sa.reassembly.as_ref().is_none_or(|(m, _)| *m != mid) {
-            sa.reassembly = Some((mid, crate::ike::protect::Reassembly::new(MAX_FRAGMENTS)));
+            sa.reassembly = Some((
+                mid,
+                crate::ike::protect::Reassembly::new(MAX_FRAGMENTS, max_message),
+            ));
         }
         let (_, r) = sa.reassembly.as_mut()?;
         match r.add(&f, plain) {
@@ -341,8 +354,10 @@ impl Engine {
                 })
             }
             Ok(None) => None,
-            Err(_) => {
+            Err(e) => {
+                crate::log_verbose!("ike {id:016x}: fragments of message {mid} dropped: {e}");
                 sa.reassembly = None;
+                self.malformed += 1;
                 None
             }
         }
@@ -400,6 +415,16 @@ impl Engine {
             return;
         };
         let certs = peer_certs(&m);
+        if certs.len() > MAX_PEER_CERTS {
+            let line = format!(
+                "{}: AUTHENTICATION_FAILED: the peer sent {} certificates, at most {MAX_PEER_CERTS} are accepted",
+                sa.tag(),
+                certs.len()
+            );
+            out.events.push(Event::Failed { sa: id, line });
+            self.fail_auth(id, outer.header.message_id, out);
+            return;
+        }
         // Re-pick the policy by the peer's identity (§2.2: several
         // policies may share the address).
         let remote_ip = sa.remote.ip();
@@ -478,7 +503,7 @@ impl Engine {
             .and_then(|p| p.as_ref().ok())
             .map(|p| Box::new(p.keys.clone()));
         sa.state = State::AwaitAuthenticate(Box::new((m, plan)));
-        let request = sa.ask_parent(&mut self.next_request);
+        let request = sa.ask_parent(&mut self.next_request, now);
         out.parent.push(ParentRequest::Authenticate {
             sa: id,
             request,
@@ -759,7 +784,7 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        let request = sa.ask_parent(&mut self.next_request);
+        let request = sa.ask_parent(&mut self.next_request, now);
         sa.state = State::AwaitPeerVerdict(Box::new((m, child)));
         out.parent.push(ParentRequest::Authenticate {
             sa: id,

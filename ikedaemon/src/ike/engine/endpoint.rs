@@ -45,6 +45,12 @@ pub struct EngineConfig {
     /// IKE_AUTH requests of one peer address waiting for the parent at
     /// once; more are dropped (the peer retransmits).
     pub max_parent_requests_per_peer: usize,
+    /// Largest IKE message accepted, in bytes: a datagram, or the whole
+    /// of a fragmented message once reassembled (RFC 7383).
+    pub max_message: usize,
+    /// Largest IKE_SA_INIT request accepted, in bytes (it gets state
+    /// before the peer is known; strongSwan drops above 10,000 too).
+    pub max_init_message: usize,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +65,8 @@ impl Default for EngineConfig {
             max_half_open_per_peer: 8,
             max_half_open: 4096,
             max_parent_requests_per_peer: 16,
+            max_message: 65536,
+            max_init_message: 10000,
         }
     }
 }
@@ -191,6 +199,10 @@ impl Engine {
     /// Handles one received datagram.
     pub fn datagram(&mut self, d: Datagram, now: Now) -> Outputs {
         let mut out = Outputs::default();
+        if d.bytes.len() > self.cfg.max_message {
+            self.malformed += 1;
+            return out;
+        }
         // Decoded once here; the handlers get the message.
         let m = match Message::decode(&d.bytes) {
             Ok(m) => m,
@@ -249,7 +261,10 @@ impl Engine {
             return out;
         }
         match self.sas.get_mut(&sa) {
-            Some(s) if s.parent_request == Some(request) => s.parent_request = None,
+            Some(s) if s.parent_request == Some(request) => {
+                s.parent_request = None;
+                s.parent_deadline = None;
+            }
             _ => {
                 crate::log_verbose!(
                     "ike {sa:016x}: stale answer {request} from the parent dropped"
@@ -281,6 +296,23 @@ impl Engine {
         self.keepalives(now, &mut out);
         self.expire(now, &mut out);
         self.rekey_due(now, &mut out);
+        let stuck: Vec<SaId> = self
+            .sas
+            .iter()
+            .filter(|(_, sa)| sa.parent_deadline.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stuck {
+            if let Some(sa) = self.sas.get(&id) {
+                let line = format!(
+                    "{}: the parent did not answer within {}s, IKE SA dropped",
+                    sa.tag(),
+                    super::sa::PARENT_ANSWER_TIMEOUT.as_secs()
+                );
+                out.events.push(Event::Failed { sa: id, line });
+            }
+            self.remove(id, "no answer from the parent", &mut out);
+        }
         for id in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
@@ -348,8 +380,10 @@ impl Engine {
             .values()
             .flat_map(|sa| sa.requests.values().map(|p| p.next_at))
             .min();
+        let parent = self.sas.values().filter_map(|sa| sa.parent_deadline).min();
         [
             retransmit,
+            parent,
             self.guard.next_expiry(),
             self.next_liveness(),
             self.next_expiry(),

@@ -266,6 +266,11 @@ impl Engine {
             self.malformed += 1;
             return;
         }
+        // It gets state before anything is known of the sender: bounded.
+        if d.bytes.len() > self.cfg.max_init_message {
+            self.malformed += 1;
+            return;
+        }
         if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote.ip())).copied() {
             // A retransmission: the same answer again.
             self.is_retransmission(id, &h, out);

@@ -119,6 +119,38 @@ pub enum ParentRequest {
     },
 }
 
+impl ParentRequest {
+    /// The answer that refuses this request with `why`, nothing done (the
+    /// parent's gate, or a request that could not reach the parent).
+    pub fn refused(self, why: String) -> ParentAnswer {
+        match self {
+            ParentRequest::Sign { sa, request, .. } => ParentAnswer::Signed {
+                sa,
+                request,
+                auth: Err(why),
+                spi_in: None,
+            },
+            ParentRequest::Authenticate { sa, request, .. } => ParentAnswer::Authenticated {
+                sa,
+                request,
+                verdict: Err(why),
+                auth: None,
+                child: None,
+            },
+            ParentRequest::ReserveSpi { sa, request, .. } => ParentAnswer::Reserved {
+                sa,
+                request,
+                spi_in: Err(why),
+            },
+            ParentRequest::InstallChild { sa, request, .. } => ParentAnswer::Installed {
+                sa,
+                request,
+                child: Err(why),
+            },
+        }
+    }
+}
+
 /// The parent's answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ParentAnswer {

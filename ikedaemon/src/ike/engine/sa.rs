@@ -13,6 +13,9 @@ use crate::ike::wire::{ExchangeType, Header, Message, Payload};
 
 use super::io::{ChildSaKeys, Datagram, Now};
 
+/// How long an IKE SA waits for the parent's answer before it is dropped.
+pub(crate) const PARENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Who started the IKE SA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -180,6 +183,10 @@ pub(crate) struct IkeSa {
     pub(crate) peer_id: Option<crate::ike::wire::Identification>,
     /// The id of our request to the parent still unanswered.
     pub(crate) parent_request: Option<u64>,
+    /// When the IKE SA is dropped if the parent has not answered
+    /// `parent_request` (a lost answer must not keep it, and what it
+    /// holds, for ever).
+    pub(crate) parent_deadline: Option<Now>,
     /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
     pub(crate) peer_childless: bool,
     /// Our address is translated: we keep the NAT mapping open.
@@ -338,6 +345,7 @@ impl IkeSa {
             peer_id: None,
             behind_nat: false,
             parent_request: None,
+            parent_deadline: None,
             peer_childless: false,
             keepalive_at: None,
             replaces: None,
@@ -346,10 +354,11 @@ impl IkeSa {
 
     /// Takes the next parent request id from `counter` as this SA's
     /// outstanding request; the answer must carry it back.
-    pub(crate) fn ask_parent(&mut self, counter: &mut u64) -> u64 {
+    pub(crate) fn ask_parent(&mut self, counter: &mut u64, now: Now) -> u64 {
         let request = *counter;
         *counter += 1;
         self.parent_request = Some(request);
+        self.parent_deadline = Some(now + PARENT_ANSWER_TIMEOUT);
         request
     }
 
