@@ -185,3 +185,39 @@ fn certificate_files_are_checked() {
     assert_eq!(key, &dir.path().join("private/gw.key"));
     assert_eq!(ca, &[dir.path().join("ca/ca.pem")]);
 }
+
+/// `load` on `path` in a thread; its error, or a panic if it hangs.
+fn load_err_within(path: &Path, limit: std::time::Duration) -> (ErrorKind, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(load_err(&p));
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("load({}) blocked", path.display()))
+}
+
+#[test]
+fn a_fifo_named_as_the_config_or_a_psk_file_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ikedaemon.conf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (kind, msg) = load_err_within(&fifo, std::time::Duration::from_secs(5));
+    assert_eq!(kind, ErrorKind::File);
+    assert_eq!(msg, format!("{}:1:1: not a regular file", fifo.display()));
+
+    nix::unistd::mkfifo(
+        &dir.path().join("site-b.psk"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let conf = write(
+        dir.path(),
+        "psk.conf",
+        &config("      psk_file: site-b.psk\n"),
+        0o644,
+    );
+    let (kind, msg) = load_err_within(&conf, std::time::Duration::from_secs(5));
+    assert_eq!(kind, ErrorKind::File);
+    assert!(msg.contains("is not a regular file"), "{msg}");
+}

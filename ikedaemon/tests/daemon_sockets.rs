@@ -210,20 +210,32 @@ fn a_second_daemon_with_the_same_pid_file_refuses_to_start() {
 fn a_reload_that_moves_one_port_binds_the_other_again() {
     let d = Daemon::start(&[]);
     let neg = d.role_pid("negotiator");
-    let ports = |pid: u32| {
-        let inodes: Vec<u64> = socket_inodes(pid).into_iter().map(|(_, i)| i).collect();
-        let mut p: Vec<u16> = udp_table(pid)
-            .into_iter()
-            .filter(|(_, _, i)| inodes.contains(i))
-            .map(|(p, _, _)| p)
-            .collect();
-        p.sort();
-        p
-    };
-    assert_eq!(ports(neg), [500, 4500]);
+    assert_eq!(udp_ports(neg), [500, 4500]);
     std::fs::write(&d.config, config(&d.chroot, "ike_port: 1500\n", &[])).unwrap();
     d.signal(Signal::SIGHUP);
     d.wait_log("IKE sockets now");
-    assert_eq!(ports(neg), [1500, 4500], "{}", d.log_text());
+    assert_eq!(udp_ports(neg), [1500, 4500], "{}", d.log_text());
     assert!(answered_on_4500(&d), "{}", d.log_text());
+}
+
+#[test]
+fn the_ike_sockets_have_a_large_receive_buffer() {
+    let d = Daemon::start(&[]);
+    let neg = d.role_pid("negotiator");
+    let table = udp_table(neg);
+    let mut seen = 0;
+    for (fd, inode) in socket_inodes(neg) {
+        if !table.iter().any(|(_, _, i)| *i == inode) {
+            continue;
+        }
+        let copy = steal_fd(neg, fd);
+        let size = nix::sys::socket::getsockopt(&copy, sockopt::RcvBuf).unwrap();
+        // Linux reports twice what was set (its bookkeeping overhead).
+        assert!(
+            size >= ikedaemon::proc::sockets::RECEIVE_BUFFER,
+            "fd {fd}: SO_RCVBUF {size}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "ports 500 and 4500");
 }

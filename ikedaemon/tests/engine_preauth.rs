@@ -247,3 +247,73 @@ fn a_request_that_cannot_reach_the_parent_ends_the_exchange_at_once() {
         out.events
     );
 }
+
+/// b's answer to a's first IKE_SA_INIT request, as a would receive it,
+/// after `change`.
+fn answer_to_a(w: &mut World, change: impl FnOnce(&mut Message)) -> Datagram {
+    let req = first_request(w);
+    let mut out = w.b.engine.datagram(req, Duration::ZERO);
+    let mut m = Message::decode(&out.send.remove(0).bytes).unwrap();
+    change(&mut m);
+    Datagram {
+        local: w.a.addr,
+        remote: w.b.addr,
+        natt: false,
+        bytes: m.encode().unwrap(),
+    }
+}
+
+#[test]
+fn a_responder_nonce_outside_16_to_256_bytes_is_refused() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let d = answer_to_a(&mut w, |m| {
+        for p in &mut m.payloads {
+            if let Payload::Nonce(n) = p {
+                n.truncate(8);
+            }
+        }
+    });
+    let out = w.a.engine.datagram(d, Duration::ZERO);
+    assert!(out.parent.is_empty() && out.send.is_empty());
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { line, .. }
+            if line.contains("a nonce of 8 bytes"))),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(w.a.engine.len(), 0);
+}
+
+#[test]
+fn a_responder_that_keeps_demanding_cookies_is_given_up() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let cookie = |w: &mut World| {
+        answer_to_a(w, |m| {
+            m.header.spi_r = 0;
+            m.payloads = vec![Payload::Notify(NotifyPayload::new(
+                NotifyType::COOKIE,
+                ikedaemon::ike::wire::NotifyData::Cookie(vec![7; 16]),
+            ))];
+        })
+    };
+    // The first request and three retries; the fourth COOKIE ends it.
+    let d = cookie(&mut w);
+    let mut sent = 0;
+    let mut last = Outputs::default();
+    for _ in 0..4 {
+        last = w.a.engine.datagram(d.clone(), Duration::ZERO);
+        sent += last.send.len();
+    }
+    assert_eq!(sent, 3, "three retries with the cookie");
+    assert!(
+        last.events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { line, .. }
+            if line.contains("IKE_SA_INIT sent 4 times"))),
+        "{:?}",
+        last.events
+    );
+    assert_eq!(w.a.engine.len(), 0);
+}

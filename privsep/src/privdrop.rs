@@ -112,6 +112,7 @@ pub fn drop_privileges(spec: &DropSpec) -> Result<Dropped, DropError> {
     nix::unistd::chroot(&spec.chroot).map_err(step("chroot"))?;
     nix::unistd::chdir("/").map_err(step("chdir(\"/\")"))?;
     ids::set(user.uid, user.gid)?;
+    no_core_dumps()?;
     verify(user.uid, user.gid)?;
     Ok(Dropped {
         user: spec.user.clone(),
@@ -119,6 +120,20 @@ pub fn drop_privileges(spec: &DropSpec) -> Result<Dropped, DropError> {
         gid: user.gid.as_raw(),
         chroot: spec.chroot.clone(),
     })
+}
+
+/// No core dumps and, on Linux, not dumpable (no ptrace by processes of
+/// the same user, /proc/PID files owned by root): a crash must not write
+/// keys to disk, and a sibling running as the same unprivileged user must
+/// not read this process's memory. For every process, the root parent
+/// included; `drop_privileges` calls it again after the change of user,
+/// which resets the dumpable flag.
+pub fn no_core_dumps() -> Result<(), DropError> {
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0)
+        .map_err(step("setrlimit(RLIMIT_CORE, 0)"))?;
+    #[cfg(target_os = "linux")]
+    nix::sys::prctl::set_dumpable(false).map_err(step("PR_SET_DUMPABLE"))?;
+    Ok(())
 }
 
 /// The chroot directory must exist and be a directory.

@@ -26,7 +26,6 @@ mod secret;
 mod selector;
 mod yaml;
 
-use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -57,7 +56,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file_name = path.display().to_string();
     let errors = ErrorSink::new(&file_name);
     let whole = |kind, msg: String| errors.at(Position::START, kind, msg);
-    let mut file = File::open(path).map_err(|e| {
+    let mut file = secret::open_nonblocking(path).map_err(|e| {
         whole(
             ErrorKind::File,
             format!("cannot open the configuration: {e}"),

@@ -44,6 +44,18 @@ pub(crate) fn access_word(mode: u32) -> &'static str {
     }
 }
 
+/// Opens `path` for reading without blocking: a FIFO (or a device) named
+/// where a file is expected would otherwise hang the root parent in
+/// open(2) until someone writes to it. Callers check for a regular file on
+/// the open descriptor; reading a regular file is unaffected by the flag.
+pub(crate) fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// Where a checked file is named in the configuration.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FileRef<'a> {
@@ -61,7 +73,7 @@ impl FileRef<'_> {
     /// Opens `path` and checks it is a regular file; with `private`, also
     /// that group and others have no access.
     fn open(&self, path: &Path, private: bool) -> Result<(File, u64), ConfigError> {
-        let file = File::open(path).map_err(|e| {
+        let file = open_nonblocking(path).map_err(|e| {
             self.fail(
                 ErrorKind::File,
                 format!("{} {}: cannot open: {e}", self.what, path.display()),

@@ -287,6 +287,7 @@ fn write_pid_file(path: &std::path::Path) -> Result<PidLock, String> {
 
 /// Start-up: everything that needs root, then the children.
 pub(crate) fn start(args: Args) -> Result<Parent, String> {
+    privsep::privdrop::no_core_dumps().map_err(|e| e.to_string())?;
     let config = crate::config::load(&args.config).map_err(|e| e.to_string())?;
     check_identity(&config)?;
     let listen = listen_addresses(&args, &config)?;

@@ -19,6 +19,9 @@ use nix::unistd::{Gid, Uid, chown};
 
 use crate::sys;
 
+/// Receive buffer of each IKE socket, in bytes.
+pub const RECEIVE_BUFFER: usize = 2 << 20;
+
 /// One bound IKE socket.
 #[derive(Debug)]
 pub struct IkeSocket {
@@ -58,18 +61,7 @@ fn err(what: &'static str, addr: SocketAddr, e: impl Into<io::Error>) -> SocketE
 
 /// Opens, configures and binds one UDP socket.
 pub fn open_udp(addr: SocketAddr, natt: bool) -> Result<IkeSocket, SocketError> {
-    let family = if addr.is_ipv6() {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
-    let fd = socket(
-        family,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::Udp,
-    )
-    .map_err(|e| err("create", addr, e))?;
+    let fd = udp_socket(addr)?;
     // A reload that moves one port may bind the other again while the
     // negotiator still holds it. Not SO_REUSEADDR: on Linux any user's
     // socket with it could then bind 4500 too and receive our datagrams.
@@ -77,6 +69,15 @@ pub fn open_udp(addr: SocketAddr, natt: bool) -> Result<IkeSocket, SocketError> 
     // it has no such check, so there a reload moves to new ports only.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     setsockopt(&fd, sockopt::ReusePort, &true).map_err(|e| err("set SO_REUSEPORT on", addr, e))?;
+    // A burst (a flood the COOKIE gate must see, or many peers at once)
+    // queues here instead of being dropped by the kernel: root may exceed
+    // net.core.rmem_max.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    setsockopt(&fd, sockopt::RcvBufForce, &RECEIVE_BUFFER)
+        .map_err(|e| err("set SO_RCVBUFFORCE on", addr, e))?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    setsockopt(&fd, sockopt::RcvBuf, &RECEIVE_BUFFER)
+        .map_err(|e| err("set SO_RCVBUF on", addr, e))?;
     match addr {
         SocketAddr::V4(a) => {
             #[cfg(any(target_os = "linux", target_os = "macos"))]
@@ -154,30 +155,34 @@ pub fn open_ike_sockets(
 /// option) cannot be bound next to any other, ours with SO_REUSEPORT
 /// included.
 fn probe_free(addr: SocketAddr) -> Result<(), SocketError> {
-    let (family, v6) = match addr {
-        SocketAddr::V4(_) => (AddressFamily::Inet, false),
-        SocketAddr::V6(_) => (AddressFamily::Inet6, true),
-    };
-    let fd = socket(
-        family,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::Udp,
-    )
-    .map_err(|e| err("create", addr, e))?;
+    let fd = udp_socket(addr)?;
     let fd_raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
     match addr {
         SocketAddr::V4(a) => bind(fd_raw, &SockaddrIn::from(a)),
         SocketAddr::V6(a) => {
             // Only the v6 port: our own v4 socket on it is no conflict.
-            if v6 {
-                setsockopt(&fd, sockopt::Ipv6V6Only, &true)
-                    .map_err(|e| err("set IPV6_V6ONLY on", addr, e))?;
-            }
+            setsockopt(&fd, sockopt::Ipv6V6Only, &true)
+                .map_err(|e| err("set IPV6_V6ONLY on", addr, e))?;
             bind(fd_raw, &SockaddrIn6::from(a))
         }
     }
     .map_err(|e| err("bind", addr, e))
+}
+
+/// A UDP socket of `addr`'s family, close-on-exec.
+fn udp_socket(addr: SocketAddr) -> Result<OwnedFd, SocketError> {
+    let family = if addr.is_ipv6() {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    socket(
+        family,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::Udp,
+    )
+    .map_err(|e| err("create", addr, e))
 }
 
 /// Creates the control socket: removes a stale socket file (one nobody

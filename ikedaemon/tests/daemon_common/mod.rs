@@ -179,6 +179,16 @@ impl Daemon {
     /// Writes `config_text` (mode 0600) and starts `ikedaemon -d -v` in a
     /// fresh namespace; waits until ikectl gets an answer.
     pub fn start_with(ns: Netns, make_config: impl FnOnce(&Path) -> String) -> Daemon {
+        Daemon::start_wrapped(ns, &[], make_config)
+    }
+
+    /// `start_with`, with ikedaemon run through `wrapper` (a command and
+    /// its arguments that execs the rest, e.g. setpriv).
+    pub fn start_wrapped(
+        ns: Netns,
+        wrapper: &[&str],
+        make_config: impl FnOnce(&Path) -> String,
+    ) -> Daemon {
         require_root();
         test_user();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -192,6 +202,7 @@ impl Daemon {
         let log = dir.path().join("stderr.log");
         let child = Command::new("ip")
             .args(["netns", "exec", &ns.0])
+            .args(wrapper)
             .arg(ikedaemon_bin())
             .args(["-d", "-v", "-f"])
             .arg(&config)
@@ -406,6 +417,18 @@ pub fn udp_table(pid: u32) -> Vec<(u16, u32, u64)> {
         }
     }
     out
+}
+
+/// The UDP ports of the sockets `pid` holds, sorted.
+pub fn udp_ports(pid: u32) -> Vec<u16> {
+    let inodes: Vec<u64> = socket_inodes(pid).into_iter().map(|(_, i)| i).collect();
+    let mut p: Vec<u16> = udp_table(pid)
+        .into_iter()
+        .filter(|(_, _, i)| inodes.contains(i))
+        .map(|(p, _, _)| p)
+        .collect();
+    p.sort();
+    p
 }
 
 /// A copy of another process's descriptor (pidfd_getfd, Linux 5.6+).

@@ -93,9 +93,11 @@ impl Guard {
         }
         self.rotate(now, rng);
         let valid = cookie.is_some_and(|c| {
-            self.secrets
-                .iter()
-                .any(|(v, s)| c.first() == Some(v) && Self::cookie(*v, s, ni, peer, spi_i) == c)
+            self.secrets.iter().any(|(v, s)| {
+                let want = Self::cookie(*v, s, ni, peer, spi_i);
+                // Constant time: no timing tells how much of a guess was right.
+                c.first() == Some(v) && want.len() == c.len() && openssl::memcmp::eq(&want, c)
+            })
         });
         if valid {
             return Admit::Yes;

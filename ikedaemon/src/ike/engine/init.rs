@@ -137,6 +137,9 @@ fn peer_hashes(m: &Message) -> Vec<u16> {
         .unwrap_or_default()
 }
 
+/// IKE_SA_INIT requests sent for one IKE SA at most: the first, and one
+/// each for a COOKIE or a group the peer wants (RFC 7296 §2.6, §1.2).
+const MAX_INIT_ATTEMPTS: u8 = 4;
 impl Engine {
     /// Starts an IKE SA for `policy` from `local` (the initiator side).
     pub fn initiate(&mut self, policy: &str, local: SocketAddr, now: Now) -> Outputs {
@@ -214,6 +217,18 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
+        // A COOKIE or INVALID_KE_PAYLOAD answer makes us send again; a
+        // responder (or someone on the path) that keeps asking is given up.
+        sa.init_attempts += 1;
+        if sa.init_attempts > MAX_INIT_ATTEMPTS {
+            let line = format!(
+                "{}: IKE_SA_INIT sent {MAX_INIT_ATTEMPTS} times (COOKIE or INVALID_KE_PAYLOAD each time), giving up",
+                sa.tag()
+            );
+            out.events.push(Event::Failed { sa: id, line });
+            self.remove(id, "too many IKE_SA_INIT retries", out);
+            return;
+        }
         let proposals = ike_offer(&policy);
         let mut payloads = Vec::new();
         if let Some(c) = cookie {
@@ -563,6 +578,17 @@ impl Engine {
             Payload::Nonce(n) => Some(n.clone()),
             _ => None,
         });
+        if let Some(n) = nr.as_ref().filter(|n| !(16..=256).contains(&n.len())) {
+            out.events.push(Event::Failed {
+                sa: id,
+                line: format!(
+                    "{tag}: unacceptable IKE_SA_INIT response: a nonce of {} bytes (RFC 7296 §2.10: 16 to 256)",
+                    n.len()
+                ),
+            });
+            self.remove(id, "bad IKE_SA_INIT response", out);
+            return;
+        }
         let checked = accept_answer(&ike_offer(&sa.policy), &answer);
         let (Ok(selected), Some(ke_in), Some(nr)) = (checked.clone(), ke_in, nr) else {
             let why = checked

@@ -187,6 +187,8 @@ pub(crate) struct IkeSa {
     /// `parent_request` (a lost answer must not keep it, and what it
     /// holds, for ever).
     pub(crate) parent_deadline: Option<Now>,
+    /// IKE_SA_INIT requests sent (initiator; COOKIE and INVALID_KE retries).
+    pub(crate) init_attempts: u8,
     /// The peer announced CHILDLESS_IKEV2_SUPPORTED (RFC 6023).
     pub(crate) peer_childless: bool,
     /// Our address is translated: we keep the NAT mapping open.
@@ -346,6 +348,7 @@ impl IkeSa {
             behind_nat: false,
             parent_request: None,
             parent_deadline: None,
+            init_attempts: 0,
             peer_childless: false,
             keepalive_at: None,
             replaces: None,
