@@ -3,7 +3,10 @@
 //! 0, a message ID other than 0, no Initiator flag — or one larger than
 //! the limit is dropped unanswered and leaves no state; SKF fragments are
 //! taken only when fragmentation was negotiated and only up to the message
-//! size limit; an IKE SA whose parent request is never answered is dropped.
+//! size limit; an IKE SA whose parent request is never answered is dropped;
+//! a cached response goes out again only for the request's own bytes, at
+//! most every 500 ms and `retransmit_tries` times (no reflection of
+//! spoofed headers).
 
 #[path = "engine_common/mod.rs"]
 mod common;
@@ -145,7 +148,7 @@ fn a_fragmented_ike_auth_over_the_limit_is_dropped_and_its_sa_expires() {
 /// Runs the first two exchanges by hand: `strip` takes the fragmentation
 /// notify out of a's IKE_SA_INIT request (so b never agrees to fragments)
 /// while a is told b supports them. Returns b's outputs for a's IKE_AUTH.
-fn ike_auth_fragments_at_b(strip: bool) -> (World, Vec<Outputs>) {
+fn ike_auth_fragments_at_b(strip: bool) -> (Fragments, Vec<Outputs>) {
     let mut w = fragmenting_pair(3000, 1280, 65536);
     let now = Duration::ZERO;
     let mut req = first_request(&mut w);
@@ -175,20 +178,47 @@ fn ike_auth_fragments_at_b(strip: bool) -> (World, Vec<Outputs>) {
         out.send.extend(w.a.engine.parent_answer(ans, now).send);
     }
     assert!(out.send.len() > 1, "a fragments its IKE_AUTH");
-    let at_b = out
+    let sent: Vec<Datagram> = out
         .send
         .into_iter()
-        .map(|d| {
-            let got = Datagram {
-                local: w.b.addr,
-                remote: w.a.addr,
-                natt: d.natt,
-                bytes: d.bytes,
-            };
-            w.b.engine.datagram(got, now)
+        .map(|d| Datagram {
+            local: w.b.addr,
+            remote: w.a.addr,
+            natt: d.natt,
+            bytes: d.bytes,
         })
         .collect();
-    (w, at_b)
+    let at_b = sent
+        .iter()
+        .map(|d| w.b.engine.datagram(d.clone(), now))
+        .collect();
+    (
+        Fragments {
+            w,
+            ike_auth_from_a: sent,
+        },
+        at_b,
+    )
+}
+
+/// The two engines after `ike_auth_fragments_at_b`, and a's IKE_AUTH
+/// datagrams as b received them.
+struct Fragments {
+    w: World,
+    ike_auth_from_a: Vec<Datagram>,
+}
+
+impl std::ops::Deref for Fragments {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for Fragments {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.w
+    }
 }
 
 #[test]
@@ -316,4 +346,55 @@ fn a_responder_that_keeps_demanding_cookies_is_given_up() {
         last.events
     );
     assert_eq!(w.a.engine.len(), 0);
+}
+
+#[test]
+fn a_bare_header_with_a_half_open_spi_reflects_nothing() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let req = first_request(&mut w);
+    let at = |ms: u64| Duration::from_millis(ms);
+    assert_eq!(w.b.engine.datagram(req.clone(), at(0)).send.len(), 1);
+    // 28 bytes: the initiator's SPI, IKE_SA_INIT, Initiator flag, from
+    // the initiator's (spoofable) address.
+    let mut bare = Datagram {
+        bytes: req.bytes[..28].to_vec(),
+        ..req.clone()
+    };
+    bare.bytes[16] = 0; // no payload follows
+    bare.bytes[24..28].copy_from_slice(&28u32.to_be_bytes());
+    for ms in [600, 1200, 1800] {
+        let out = w.b.engine.datagram(bare.clone(), at(ms));
+        assert!(out.send.is_empty(), "bare header at {ms} ms");
+    }
+    // The real retransmission is answered, but not more often than every
+    // 500 ms, and at most retransmit_tries (5) times.
+    let mut resent = Vec::new();
+    for ms in (2000..6000).step_by(100) {
+        if !w.b.engine.datagram(req.clone(), at(ms)).send.is_empty() {
+            resent.push(ms);
+        }
+    }
+    assert_eq!(resent, [2000, 2500, 3000, 3500, 4000]);
+}
+
+#[test]
+fn garbage_with_an_answered_message_id_reflects_nothing() {
+    let (mut w, mut at_b) = ike_auth_fragments_at_b(false);
+    let req = at_b
+        .iter_mut()
+        .flat_map(|o| o.parent.drain(..))
+        .next()
+        .unwrap();
+    let ans = w.b.parent.answer(req, PrfAlg::HmacSha256);
+    let out = w.b.engine.parent_answer(ans, Duration::ZERO);
+    assert!(!out.send.is_empty(), "b answers IKE_AUTH");
+    let first = w.ike_auth_from_a[0].clone();
+    // Same SPIs and message ID, other bytes (a forged or corrupted SKF).
+    let mut garbage = first.clone();
+    let n = garbage.bytes.len();
+    garbage.bytes[n - 1] ^= 0xff;
+    let t = Duration::from_secs(1);
+    assert!(w.b.engine.datagram(garbage, t).send.is_empty());
+    // The real first fragment again: the whole answer again.
+    assert_eq!(w.b.engine.datagram(first, t).send.len(), out.send.len());
 }

@@ -269,7 +269,7 @@ impl Engine {
         now: Now,
         out: &mut Outputs,
     ) -> Option<Message> {
-        let m = self.inbound_inner(id, d, outer, out)?;
+        let m = self.inbound_inner(id, d, outer, now, out)?;
         if let Some(sa) = self.sas.get_mut(&id) {
             sa.last_heard = now;
         }
@@ -309,23 +309,23 @@ impl Engine {
         id: SaId,
         d: &Datagram,
         outer: &Message,
+        now: Now,
         out: &mut Outputs,
     ) -> Option<Message> {
-        let first_fragment = match outer.payloads.last() {
-            Some(Payload::Fragment(f)) => f.number == 1,
-            _ => true,
-        };
-        if !outer.header.response {
-            let mut resend = Outputs::default();
-            if self.is_retransmission(id, &outer.header, &mut resend) {
-                if first_fragment {
-                    out.send.extend(resend.send);
-                }
-                return None;
-            }
+        // A repeat of a request we answered: its first fragment (the one
+        // whose bytes were kept) brings every fragment of the answer back.
+        if !outer.header.response && self.is_retransmission(id, &outer.header, &d.bytes, now, out) {
+            return None;
         }
+        let mid = outer.header.message_id;
+        let request = !outer.header.response;
         if !matches!(outer.payloads.last(), Some(Payload::Fragment(_))) {
-            return self.open(id, d, outer);
+            let m = self.open(id, d, outer)?;
+            if request && let Some(sa) = self.sas.get_mut(&id) {
+                sa.requests_seen
+                    .insert(mid, super::sa::RequestSeen::of(&d.bytes));
+            }
+            return Some(m);
         }
         let max_message = self.cfg.max_message;
         let sa = self.sas.get_mut(&id)?;
@@ -336,7 +336,10 @@ impl Engine {
         }
         let (f, plain) =
             crate::ike::protect::open_fragment(&d.bytes, outer, sa.inb.as_ref()?).ok()?;
-        let mid = outer.header.message_id;
+        if request && f.number == 1 {
+            sa.requests_seen
+                .insert(mid, super::sa::RequestSeen::of(&d.bytes));
+        }
         if sa.reassembly.as_ref().is_none_or(|(m, _)| *m != mid) {
             sa.reassembly = Some((
                 mid,

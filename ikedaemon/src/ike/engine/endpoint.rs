@@ -618,6 +618,7 @@ impl Engine {
             }
             let keep_from = sa.next_peer_id.saturating_sub(OUR_WINDOW);
             sa.responses.retain(|m, _| *m >= keep_from);
+            sa.requests_seen.retain(|m, _| *m >= keep_from);
             out.send.extend(ds);
         }
     }
@@ -651,16 +652,38 @@ impl Engine {
         }
     }
 
-    /// True (and the cached response resent) when `h` repeats a request
-    /// of the peer's we answered; also true for a request being worked on
-    /// or outside our window (§2.3), dropped.
-    pub(super) fn is_retransmission(&mut self, id: SaId, h: &Header, out: &mut Outputs) -> bool {
-        let Some(sa) = self.sas.get(&id) else {
+    /// True when `h` is for a request of the peer's we answered (dropped;
+    /// the cached response is sent again only when `datagram` is the
+    /// request's own bytes, at most every 500 ms and `retransmit_tries`
+    /// times: anything else with its SPIs and message ID is not reflected);
+    /// also true for a request being worked on or outside our window
+    /// (§2.3), dropped.
+    pub(super) fn is_retransmission(
+        &mut self,
+        id: SaId,
+        h: &Header,
+        datagram: &[u8],
+        now: Now,
+        out: &mut Outputs,
+    ) -> bool {
+        let tries = self.cfg.retransmit_tries;
+        let Some(sa) = self.sas.get_mut(&id) else {
             return true;
         };
         let mid = h.message_id;
         if let Some(ds) = sa.responses.get(&mid) {
-            out.send.extend(ds.iter().cloned());
+            let hash = openssl::sha::sha256(datagram);
+            if let Some(seen) = sa.requests_seen.get_mut(&mid)
+                && seen.hash == hash
+                && seen.resent < tries
+                && seen
+                    .last_resent
+                    .is_none_or(|t| now.saturating_sub(t) >= super::sa::RESEND_INTERVAL)
+            {
+                seen.resent += 1;
+                seen.last_resent = Some(now);
+                out.send.extend(ds.iter().cloned());
+            }
             return true;
         }
         let window = if matches!(sa.state, State::Established) {

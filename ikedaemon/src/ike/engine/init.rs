@@ -288,7 +288,7 @@ impl Engine {
         }
         if let Some(id) = self.by_initiator.get(&(h.spi_i, d.remote.ip())).copied() {
             // A retransmission: the same answer again.
-            self.is_retransmission(id, &h, out);
+            self.is_retransmission(id, &h, &d.bytes, now, out);
             return;
         }
         let Some(Payload::Sa(sa_payload)) = m.payloads.iter().find(|p| matches!(p, Payload::Sa(_)))
@@ -507,6 +507,8 @@ impl Engine {
         };
         let Ok(bytes) = resp.encode() else { return };
         sa.init_ours = bytes.clone();
+        sa.requests_seen
+            .insert(0, super::sa::RequestSeen::of(&d.bytes));
         self.by_initiator.insert((h.spi_i, d.remote.ip()), spi_r);
         self.guard.opened(spi_r, d.remote.ip(), now);
         self.sas.insert(spi_r, sa);

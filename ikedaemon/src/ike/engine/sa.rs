@@ -13,6 +13,32 @@ use crate::ike::wire::{ExchangeType, Header, Message, Payload};
 
 use super::io::{ChildSaKeys, Datagram, Now};
 
+/// A request of the peer's we took in, for telling its retransmissions
+/// from anything else that carries the same SPIs and message ID.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestSeen {
+    /// SHA-256 of the datagram.
+    pub(crate) hash: [u8; 32],
+    /// Times the cached response was sent again.
+    pub(crate) resent: u32,
+    /// When it was last sent again.
+    pub(crate) last_resent: Option<Now>,
+}
+
+impl RequestSeen {
+    /// A request that arrived in `datagram`.
+    pub(crate) fn of(datagram: &[u8]) -> Self {
+        Self {
+            hash: openssl::sha::sha256(datagram),
+            resent: 0,
+            last_resent: None,
+        }
+    }
+}
+
+/// The shortest time between two resends of one cached response.
+pub(crate) const RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long an IKE SA waits for the parent's answer before it is dropped.
 pub(crate) const PARENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -152,6 +178,10 @@ pub(crate) struct IkeSa {
     /// Our responses to the peer's last requests (as many as our
     /// window), for retransmissions.
     pub(crate) responses: std::collections::BTreeMap<u32, Vec<Datagram>>,
+    /// The datagram that brought each of those requests (its first
+    /// fragment, if fragmented), by message ID: only a byte-identical
+    /// repeat gets the cached response again, and not too often.
+    pub(crate) requests_seen: std::collections::BTreeMap<u32, RequestSeen>,
     /// The peer's requests accepted and not answered yet (waiting for
     /// the parent).
     pub(crate) in_progress: std::collections::BTreeSet<u32>,
@@ -331,6 +361,7 @@ impl IkeSa {
             requests: std::collections::BTreeMap::new(),
             peer_window: 1,
             responses: std::collections::BTreeMap::new(),
+            requests_seen: std::collections::BTreeMap::new(),
             in_progress: std::collections::BTreeSet::new(),
             child: ChildOffer::default(),
             children: Vec::new(),
