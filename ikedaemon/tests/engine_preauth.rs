@@ -18,6 +18,16 @@ use ikedaemon::ike::crypto::prf::PrfAlg;
 use ikedaemon::ike::engine::*;
 use ikedaemon::ike::wire::{Message, NotifyPayload, NotifyType, Payload};
 
+/// `events` has a failure whose line says `text`.
+fn assert_failed(events: &[Event], text: &str) {
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { line, .. } if line.contains(text))),
+        "no failure saying {text:?} in {events:?}"
+    );
+}
+
 /// A change made to a request's bytes.
 type Change = fn(&mut Vec<u8>);
 
@@ -245,14 +255,7 @@ fn an_ike_sa_whose_parent_never_answers_is_dropped() {
     assert!(deadline <= Duration::from_secs(30), "{deadline:?}");
     let out = w.b.engine.timeout(Duration::from_secs(31));
     assert_eq!(w.b.engine.len(), 0);
-    assert!(
-        out.events
-            .iter()
-            .any(|e| matches!(e, Event::Failed { line, .. }
-            if line.contains("the parent did not answer within 30s"))),
-        "{:?}",
-        out.events
-    );
+    assert_failed(&out.events, "the parent did not answer within 30s");
 }
 
 #[test]
@@ -268,14 +271,7 @@ fn a_request_that_cannot_reach_the_parent_ends_the_exchange_at_once() {
     let out = w.b.engine.parent_answer(answer, Duration::ZERO);
     assert_eq!(w.b.engine.len(), 0, "the IKE SA is gone");
     assert_eq!(out.send.len(), 1, "the peer is told");
-    assert!(
-        out.events
-            .iter()
-            .any(|e| matches!(e, Event::Failed { line, .. }
-            if line.contains("the parent could not be asked"))),
-        "{:?}",
-        out.events
-    );
+    assert_failed(&out.events, "the parent could not be asked");
 }
 
 /// b's answer to a's first IKE_SA_INIT request, as a would receive it,
@@ -305,14 +301,7 @@ fn a_responder_nonce_outside_16_to_256_bytes_is_refused() {
     });
     let out = w.a.engine.datagram(d, Duration::ZERO);
     assert!(out.parent.is_empty() && out.send.is_empty());
-    assert!(
-        out.events
-            .iter()
-            .any(|e| matches!(e, Event::Failed { line, .. }
-            if line.contains("a nonce of 8 bytes"))),
-        "{:?}",
-        out.events
-    );
+    assert_failed(&out.events, "a nonce of 8 bytes");
     assert_eq!(w.a.engine.len(), 0);
 }
 
@@ -337,14 +326,7 @@ fn a_responder_that_keeps_demanding_cookies_is_given_up() {
         sent += last.send.len();
     }
     assert_eq!(sent, 3, "three retries with the cookie");
-    assert!(
-        last.events
-            .iter()
-            .any(|e| matches!(e, Event::Failed { line, .. }
-            if line.contains("IKE_SA_INIT sent 4 times"))),
-        "{:?}",
-        last.events
-    );
+    assert_failed(&last.events, "IKE_SA_INIT sent 4 times");
     assert_eq!(w.a.engine.len(), 0);
 }
 
