@@ -211,6 +211,15 @@ fn ike_auth_fragments_at_b(strip: bool) -> (Fragments, Vec<Outputs>) {
     )
 }
 
+/// b's one request to its parent for a's (negotiated, fragmented)
+/// IKE_AUTH, not answered yet.
+fn authenticate_at_b() -> (Fragments, ParentRequest) {
+    let (w, at_b) = ike_auth_fragments_at_b(false);
+    let mut asked: Vec<ParentRequest> = at_b.into_iter().flat_map(|o| o.parent).collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    (w, asked.remove(0))
+}
+
 /// The two engines after `ike_auth_fragments_at_b`, and a's IKE_AUTH
 /// datagrams as b received them.
 struct Fragments {
@@ -260,12 +269,7 @@ fn an_ike_sa_whose_parent_never_answers_is_dropped() {
 
 #[test]
 fn a_request_that_cannot_reach_the_parent_ends_the_exchange_at_once() {
-    let (mut w, mut at_b) = ike_auth_fragments_at_b(false);
-    let req = at_b
-        .iter_mut()
-        .flat_map(|o| o.parent.drain(..))
-        .next()
-        .unwrap();
+    let (mut w, req) = authenticate_at_b();
     // What the negotiator does when the IPC send fails.
     let answer = req.refused("the parent could not be asked: message too large".into());
     let out = w.b.engine.parent_answer(answer, Duration::ZERO);
@@ -361,12 +365,7 @@ fn a_bare_header_with_a_half_open_spi_reflects_nothing() {
 
 #[test]
 fn garbage_with_an_answered_message_id_reflects_nothing() {
-    let (mut w, mut at_b) = ike_auth_fragments_at_b(false);
-    let req = at_b
-        .iter_mut()
-        .flat_map(|o| o.parent.drain(..))
-        .next()
-        .unwrap();
+    let (mut w, req) = authenticate_at_b();
     let ans = w.b.parent.answer(req, PrfAlg::HmacSha256);
     let out = w.b.engine.parent_answer(ans, Duration::ZERO);
     assert!(!out.send.is_empty(), "b answers IKE_AUTH");

@@ -54,24 +54,16 @@ impl Gate {
     /// Our AUTH for `sa` under `policy`: the first request binds the IKE SA
     /// to the policy; later ones must name the same policy.
     pub(crate) fn sign(&mut self, sa: SaId, policy: &str) -> Result<(), String> {
-        match self.ikes.get(&sa) {
-            Some(b) if b.policy() == policy => Ok(()),
-            Some(b) => Err(format!(
-                "IKE SA {sa:016x} is bound to policy {:?}, not {policy:?}",
-                b.policy()
-            )),
-            None if self.ikes.len() >= MAX_BOUND_IKE_SAS => Err(format!(
-                "IKE SA {sa:016x}: {MAX_BOUND_IKE_SAS} IKE SAs are bound already"
-            )),
-            None => {
-                self.ikes.insert(sa, Binding::Signed(policy.to_string()));
-                Ok(())
-            }
-        }
+        self.may_authenticate(sa, policy)?;
+        self.ikes
+            .entry(sa)
+            .or_insert_with(|| Binding::Signed(policy.to_string()));
+        Ok(())
     }
 
-    /// Before the peer's AUTH is verified under `policy`: an IKE SA that
-    /// signed or authenticated under another policy may not switch.
+    /// Before the peer's AUTH is verified under `policy` (and before our
+    /// AUTH is made): an IKE SA that signed or authenticated under another
+    /// policy may not switch, and a new one needs room.
     pub(crate) fn may_authenticate(&self, sa: SaId, policy: &str) -> Result<(), String> {
         match self.ikes.get(&sa) {
             Some(b) if b.policy() != policy => Err(format!(

@@ -281,9 +281,7 @@ impl Parent {
                 policy,
                 ..
             } => (
-                self.gate
-                    .sign(*sa, policy)
-                    .and_then(|()| self.gate.may_reserve_first(*sa, policy)),
+                self.gate.sign(*sa, policy),
                 reserve_spi.then(|| (*sa, policy.clone(), *local, *remote)),
                 None,
             ),
@@ -309,9 +307,10 @@ impl Parent {
         match &mut answer {
             ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
                 if let Some((sa, policy, local, remote)) = reserve {
-                    let r = self
-                        .kernel
-                        .reserve_for(&self.config, sa, &policy, local, remote);
+                    let r = refused(self.gate.may_reserve_first(sa, &policy)).and_then(|()| {
+                        self.kernel
+                            .reserve_for(&self.config, sa, &policy, local, remote)
+                    });
                     *spi_in = Some(r);
                 }
             }

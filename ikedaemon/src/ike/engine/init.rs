@@ -140,6 +140,7 @@ fn peer_hashes(m: &Message) -> Vec<u16> {
 /// IKE_SA_INIT requests sent for one IKE SA at most: the first, and one
 /// each for a COOKIE or a group the peer wants (RFC 7296 §2.6, §1.2).
 const MAX_INIT_ATTEMPTS: u8 = 4;
+
 impl Engine {
     /// Starts an IKE SA for `policy` from `local` (the initiator side).
     pub fn initiate(&mut self, policy: &str, local: SocketAddr, now: Now) -> Outputs {
