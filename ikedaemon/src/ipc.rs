@@ -137,6 +137,8 @@ pub struct EngineSettings {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs in total.
     pub max_half_open: u32,
+    /// IPv6 half-open SAs counted per prefix of this length.
+    pub ipv6_prefix: u8,
     /// Largest IKE message accepted (reassembled).
     pub max_message: u32,
     /// Largest IKE_SA_INIT request accepted.

@@ -380,3 +380,13 @@ fn bad_boolean() {
         "ikedaemon.conf:1:27: expected true or false, found \"maybe\""
     );
 }
+
+#[test]
+fn ipv6_prefix_out_of_range() {
+    let (kind, msg) = error("dos:\n  ipv6_prefix: 16\npolicies: []\n");
+    assert_eq!(kind, ErrorKind::Value);
+    assert_eq!(
+        msg,
+        "ikedaemon.conf:2:16: ipv6_prefix: expected a prefix length from 32 to 128, found 16"
+    );
+}

@@ -456,8 +456,8 @@ fn half_open_sas_expire_and_per_peer_limits_hold() {
     assert!(w.b.events.iter().any(
         |e| matches!(e, Event::Failed { line, .. } if line.contains("half-open IKE SA dropped"))
     ));
-    // The per-peer limit: the ninth concurrent half-open SA from one
-    // address is not answered.
+    // The per-peer limit: past it, requests from that address are asked
+    // for a COOKIE and get no state.
     let mut b = Engine::new(
         EngineConfig {
             max_half_open_per_peer: 2,
@@ -483,7 +483,7 @@ fn half_open_sas_expire_and_per_peer_limits_hold() {
         )],
         Box::new(SeededRng::new(6)),
     );
-    let mut answered = 0;
+    let mut answers = Vec::new();
     for _ in 0..3 {
         let out = a.initiate("p", addr("192.0.2.1:500"), Duration::ZERO);
         for d in out.send {
@@ -493,10 +493,13 @@ fn half_open_sas_expire_and_per_peer_limits_hold() {
                 natt: false,
                 bytes: d.bytes,
             };
-            answered += b.datagram(got, Duration::ZERO).send.len();
+            for d in b.datagram(got, Duration::ZERO).send {
+                let m = ikedaemon::ike::wire::Message::decode(&d.bytes).unwrap();
+                answers.push(m.to_string().contains("N(COOKIE)"));
+            }
         }
     }
-    assert_eq!((answered, b.half_open()), (2, 2));
+    assert_eq!((answers, b.half_open()), (vec![false, false, true], 2));
 }
 
 #[test]

@@ -35,6 +35,8 @@ pub(crate) mod defaults {
     pub(crate) const MAX_HALF_OPEN_PER_PEER: u32 = 8;
     /// Half-open SAs in total.
     pub(crate) const MAX_HALF_OPEN: u32 = 4096;
+    /// IPv6 peers counted per this prefix.
+    pub(crate) const IPV6_PREFIX: u8 = 64;
     pub(crate) const MAX_MESSAGE: u32 = 65536;
     pub(crate) const MAX_INIT_MESSAGE: u32 = 10000;
     /// Fragmentation size.
@@ -259,6 +261,25 @@ fn bounded(
     }
 }
 
+/// `dos.ipv6_prefix`: 32 (a whole site) to 128 (each address).
+fn ipv6_prefix(ctx: &Ctx<'_>, v: Option<&Spanned<u32>>) -> Result<u8, ConfigError> {
+    match v {
+        None => Ok(defaults::IPV6_PREFIX),
+        Some(v) => u8::try_from(v.value)
+            .ok()
+            .filter(|p| (32..=128).contains(p))
+            .ok_or_else(|| {
+                ctx.errors.value(
+                    Position::of(v),
+                    format!(
+                        "ipv6_prefix: expected a prefix length from 32 to 128, found {}",
+                        v.value
+                    ),
+                )
+            }),
+    }
+}
+
 fn build_dos(raw: Option<&RawDos>, ctx: &Ctx<'_>) -> Result<DosLimits, ConfigError> {
     let dos = DosLimits {
         cookie_threshold: raw
@@ -276,6 +297,7 @@ fn build_dos(raw: Option<&RawDos>, ctx: &Ctx<'_>) -> Result<DosLimits, ConfigErr
             defaults::MAX_HALF_OPEN,
             "max_half_open",
         )?,
+        ipv6_prefix: ipv6_prefix(ctx, raw.and_then(|d| d.ipv6_prefix.as_ref()))?,
         max_message: bounded(
             ctx,
             raw.and_then(|d| d.max_message.as_ref()),

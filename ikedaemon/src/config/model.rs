@@ -98,6 +98,9 @@ pub struct DosLimits {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs allowed in total.
     pub max_half_open: u32,
+    /// IPv6 peers are counted per prefix of this length (one host owns a
+    /// whole /64).
+    pub ipv6_prefix: u8,
     /// Largest IKE message accepted, reassembled fragments included.
     pub max_message: u32,
     /// Largest IKE_SA_INIT request accepted.

@@ -38,6 +38,7 @@ pub(crate) struct RawDos {
     pub(crate) cookie_threshold: Option<Spanned<u32>>,
     pub(crate) max_half_open_per_peer: Option<Spanned<u32>>,
     pub(crate) max_half_open: Option<Spanned<u32>>,
+    pub(crate) ipv6_prefix: Option<Spanned<u32>>,
     pub(crate) max_message: Option<Spanned<u32>>,
     pub(crate) max_init_message: Option<Spanned<u32>>,
 }

@@ -26,6 +26,7 @@ fn minimal_file_gets_global_defaults() {
             cookie_threshold: 64,
             max_half_open_per_peer: 8,
             max_half_open: 4096,
+            ipv6_prefix: 64,
             max_message: 65536,
             max_init_message: 10000,
         }

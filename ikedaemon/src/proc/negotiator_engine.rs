@@ -30,6 +30,7 @@ impl Negotiator {
             cfg.cookie_threshold = s.cookie_threshold;
             cfg.max_half_open_per_peer = s.max_half_open_per_peer;
             cfg.max_half_open = s.max_half_open;
+            cfg.half_open_ipv6_prefix = s.ipv6_prefix;
             cfg.max_message = s.max_message as usize;
             cfg.max_init_message = s.max_init_message as usize;
         }

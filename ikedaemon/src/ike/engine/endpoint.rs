@@ -42,6 +42,8 @@ pub struct EngineConfig {
     pub max_half_open_per_peer: u32,
     /// Half-open IKE SAs allowed in total.
     pub max_half_open: u32,
+    /// IPv6 peers' half-open SAs are counted per prefix of this length.
+    pub half_open_ipv6_prefix: u8,
     /// IKE_AUTH requests of one peer address waiting for the parent at
     /// once; more are dropped (the peer retransmits).
     pub max_parent_requests_per_peer: usize,
@@ -64,6 +66,7 @@ impl Default for EngineConfig {
             cookie_threshold: 64,
             max_half_open_per_peer: 8,
             max_half_open: 4096,
+            half_open_ipv6_prefix: 64,
             max_parent_requests_per_peer: 16,
             max_message: 65536,
             max_init_message: 10000,
@@ -313,12 +316,12 @@ impl Engine {
             }
             self.remove(id, "no answer from the parent", &mut out);
         }
-        for id in self.guard.expired(now) {
+        for (id, life) in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
                     "{}: no IKE_AUTH within {}s, half-open IKE SA dropped",
                     sa.tag(),
-                    super::dos::HALF_OPEN_TIMEOUT.as_secs()
+                    life.as_secs()
                 );
                 out.events.push(Event::Failed { sa: id, line });
             }

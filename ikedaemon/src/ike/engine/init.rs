@@ -315,12 +315,13 @@ impl Engine {
             NotifyData::Cookie(c) => Some(c.clone()),
             _ => None,
         });
-        let limits = (
-            self.cfg.cookie_threshold,
-            self.cfg.max_half_open_per_peer,
-            self.cfg.max_half_open,
-        );
-        match self.guard.admit(
+        let limits = super::dos::Limits {
+            threshold: self.cfg.cookie_threshold,
+            per_peer: self.cfg.max_half_open_per_peer,
+            global: self.cfg.max_half_open,
+            ipv6_prefix: self.cfg.half_open_ipv6_prefix,
+        };
+        let ticket = match self.guard.admit(
             now,
             self.rng.as_mut(),
             d.remote,
@@ -329,9 +330,23 @@ impl Engine {
             cookie.as_deref(),
             limits,
         ) {
-            super::dos::Admit::Yes => {}
-            super::dos::Admit::Drop(_) => return,
+            super::dos::Admit::Yes(t) => t,
+            super::dos::Admit::Drop(why) => {
+                if let Some(line) = self.guard.log_line(why, now) {
+                    let line = format!("IKE_SA_INIT from {} dropped: {line}", d.remote.ip());
+                    out.events.push(Event::Failed { sa: 0, line });
+                }
+                return;
+            }
             super::dos::Admit::Cookie(c) => {
+                if let Some(line) = self.guard.log_line("COOKIEs demanded", now) {
+                    let line = format!(
+                        "{line}: {} half-open IKE SAs, a half-open limit is reached (first: {})",
+                        self.guard.count(),
+                        d.remote.ip()
+                    );
+                    out.events.push(Event::Info { sa: 0, line });
+                }
                 let header = Header {
                     spi_r: 0,
                     response: true,
@@ -350,7 +365,7 @@ impl Engine {
                 }
                 return;
             }
-        }
+        };
         // Policies for this peer, most specific first.
         let mut candidates: Vec<_> = self
             .policies
@@ -511,7 +526,10 @@ impl Engine {
         sa.requests_seen
             .insert(0, super::sa::RequestSeen::of(&d.bytes));
         self.by_initiator.insert((h.spi_i, d.remote.ip()), spi_r);
-        self.guard.opened(spi_r, d.remote.ip(), now);
+        if let Some(old) = ticket.evict {
+            self.remove(old, "evicted from a full half-open table", out);
+        }
+        self.guard.opened(spi_r, ticket, now);
         self.sas.insert(spi_r, sa);
         self.respond(spi_r, 0, vec![bytes], out);
     }
