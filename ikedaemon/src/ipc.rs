@@ -139,6 +139,8 @@ pub struct EngineSettings {
     pub max_half_open: u32,
     /// IPv6 half-open SAs counted per prefix of this length.
     pub ipv6_prefix: u8,
+    /// CHILD SAs per IKE SA.
+    pub max_child_sas_per_ike: u32,
     /// Largest IKE message accepted (reassembled).
     pub max_message: u32,
     /// Largest IKE_SA_INIT request accepted.

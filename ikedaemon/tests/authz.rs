@@ -87,3 +87,46 @@ fn a_child_sa_under_a_policy_with_the_same_credentials_is_created() {
     sim.run_for(std::time::Duration::from_secs(5));
     sim.check_quiescent(&["p", "q"]);
 }
+
+#[test]
+fn a_child_sa_past_max_child_sas_per_ike_gets_no_additional_sas() {
+    let mut sim = sim(7, true);
+    sim.b
+        .engine
+        .set_limits(ikedaemon::ike::engine::EngineConfig {
+            max_child_sas_per_ike: 1,
+            retransmit_tries: 10,
+            ..Default::default()
+        });
+    let now = sim.now;
+    let (r, out) = sim.a.engine.create_child("q", now);
+    assert!(r.is_ok(), "{r:?}");
+    sim.apply(true, out);
+    sim.run_for(std::time::Duration::from_secs(5));
+    assert!(sim.inbound(false, "q").is_empty(), "{}", sim.dump());
+    assert!(
+        sim.a
+            .failures
+            .iter()
+            .any(|l| l.contains("NO_ADDITIONAL_SAS")),
+        "{:#?}\n{}",
+        sim.a.failures,
+        sim.dump()
+    );
+    assert!(
+        sim.b
+            .lines
+            .iter()
+            .any(|l| l.contains("dos.max_child_sas_per_ike is 1")),
+        "{:#?}",
+        sim.b.lines
+    );
+    // The CHILD SA under p is untouched and still rekeys (rekeys do not
+    // count against the cap).
+    sim.check_quiescent(&["p"]);
+    let spi = sim.inbound(true, "p")[0];
+    assert!(sim.soft_expire(true, spi).is_some());
+    sim.run_for(std::time::Duration::from_secs(5));
+    sim.check_quiescent(&["p"]);
+    assert_ne!(sim.inbound(true, "p"), vec![spi], "rekeyed");
+}

@@ -37,6 +37,10 @@ pub(crate) mod defaults {
     pub(crate) const MAX_HALF_OPEN: u32 = 4096;
     /// IPv6 peers counted per this prefix.
     pub(crate) const IPV6_PREFIX: u8 = 64;
+    /// CHILD SAs per IKE SA.
+    pub(crate) const MAX_CHILD_SAS_PER_IKE: u32 = 64;
+    /// CHILD SAs in total.
+    pub(crate) const MAX_CHILD_SAS: u32 = 65536;
     pub(crate) const MAX_MESSAGE: u32 = 65536;
     pub(crate) const MAX_INIT_MESSAGE: u32 = 10000;
     /// Fragmentation size.
@@ -298,6 +302,18 @@ fn build_dos(raw: Option<&RawDos>, ctx: &Ctx<'_>) -> Result<DosLimits, ConfigErr
             "max_half_open",
         )?,
         ipv6_prefix: ipv6_prefix(ctx, raw.and_then(|d| d.ipv6_prefix.as_ref()))?,
+        max_child_sas_per_ike: at_least_one(
+            ctx,
+            raw.and_then(|d| d.max_child_sas_per_ike.as_ref()),
+            defaults::MAX_CHILD_SAS_PER_IKE,
+            "max_child_sas_per_ike",
+        )?,
+        max_child_sas: at_least_one(
+            ctx,
+            raw.and_then(|d| d.max_child_sas.as_ref()),
+            defaults::MAX_CHILD_SAS,
+            "max_child_sas",
+        )?,
         max_message: bounded(
             ctx,
             raw.and_then(|d| d.max_message.as_ref()),

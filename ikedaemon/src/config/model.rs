@@ -101,6 +101,10 @@ pub struct DosLimits {
     /// IPv6 peers are counted per prefix of this length (one host owns a
     /// whole /64).
     pub ipv6_prefix: u8,
+    /// CHILD SAs one IKE SA may carry (rekeys aside).
+    pub max_child_sas_per_ike: u32,
+    /// CHILD SAs installed in total (the parent refuses more).
+    pub max_child_sas: u32,
     /// Largest IKE message accepted, reassembled fragments included.
     pub max_message: u32,
     /// Largest IKE_SA_INIT request accepted.

@@ -39,6 +39,8 @@ pub(crate) struct RawDos {
     pub(crate) max_half_open_per_peer: Option<Spanned<u32>>,
     pub(crate) max_half_open: Option<Spanned<u32>>,
     pub(crate) ipv6_prefix: Option<Spanned<u32>>,
+    pub(crate) max_child_sas_per_ike: Option<Spanned<u32>>,
+    pub(crate) max_child_sas: Option<Spanned<u32>>,
     pub(crate) max_message: Option<Spanned<u32>>,
     pub(crate) max_init_message: Option<Spanned<u32>>,
 }

@@ -27,6 +27,8 @@ fn minimal_file_gets_global_defaults() {
             max_half_open_per_peer: 8,
             max_half_open: 4096,
             ipv6_prefix: 64,
+            max_child_sas_per_ike: 64,
+            max_child_sas: 65536,
             max_message: 65536,
             max_init_message: 10000,
         }

@@ -9,7 +9,7 @@
 //! `ikectl couple` can load them again after `decouple`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::Kernel;
@@ -26,8 +26,6 @@ use crate::{log_error, log_info, log_verbose, log_warn};
 
 /// How long an SPI reservation (a larval SA) waits for its CHILD SA.
 const RESERVATION: Duration = Duration::from_secs(60);
-/// Unused inbound SPIs one IKE SA may hold.
-const MAX_RESERVED_PER_IKE: usize = 4;
 /// ESP anti-replay window (packets) where the kernel can express it.
 const REPLAY_WINDOW: u32 = 128;
 /// An ACQUIRE for a policy already being negotiated is not repeated
@@ -41,6 +39,15 @@ struct Reserved {
     reqid: u32,
     ike: u64,
     at: Instant,
+}
+
+/// An unused inbound SPI, as the parent's gate counts them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reservation {
+    /// The IKE SA it was reserved for.
+    pub(crate) ike: u64,
+    /// The peer (the inbound SA's source).
+    pub(crate) peer: IpAddr,
 }
 
 /// Flows installed for an on-demand policy before any SA exists.
@@ -150,6 +157,23 @@ impl KernelState {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// The unused inbound SPIs (expired ones dropped first).
+    pub(crate) fn reservations(&mut self) -> Vec<Reservation> {
+        self.expire_reservations(Instant::now());
+        self.reserved
+            .iter()
+            .map(|r| Reservation {
+                ike: r.ike,
+                peer: r.key.src,
+            })
+            .collect()
+    }
+
+    /// The installed CHILD SAs' keys (for the gate's checks).
+    pub(crate) fn installed(&self) -> Vec<&ChildSaKeys> {
+        self.children.iter().map(|c| &c.keys).collect()
     }
 
     /// Number of installed CHILD SAs.
@@ -337,8 +361,8 @@ impl KernelState {
     }
 
     /// The negotiator's request for an inbound SPI: the policy must be
-    /// loaded, the addresses its own, and an IKE SA holds at most
-    /// `MAX_RESERVED_PER_IKE` unused SPIs (each is a larval SA and a reqid).
+    /// loaded and the addresses its own (how many SPIs one IKE SA or peer
+    /// may hold is the gate's check, proc/gate_kernel.rs).
     fn checked_reserve(
         &mut self,
         config: &Config,
@@ -353,11 +377,6 @@ impl KernelState {
         if !p.remote.address.matches(remote.ip()) || !p.local.address.matches(local.ip()) {
             return Err(format!(
                 "SPI refused for policy {policy}: {local} -> {remote} are not its addresses"
-            ));
-        }
-        if self.reserved.iter().filter(|r| r.ike == ike).count() >= MAX_RESERVED_PER_IKE {
-            return Err(format!(
-                "SPI refused for policy {policy}: IKE SA {ike:016x} holds {MAX_RESERVED_PER_IKE} unused SPIs"
             ));
         }
         self.reserve(ike, policy, local, remote)

@@ -33,7 +33,7 @@ use std::ops::RangeInclusive;
 use std::os::fd::RawFd;
 use std::time::Instant;
 
-pub(crate) use children::{KernelState, Notice};
+pub(crate) use children::{KernelState, Notice, Reservation};
 pub(crate) use types::*;
 
 use crate::config::Config;

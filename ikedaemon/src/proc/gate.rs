@@ -26,7 +26,7 @@ const MAX_BOUND_IKE_SAS: usize = 200_000;
 
 /// What an IKE SA is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Binding {
+pub(crate) enum Binding {
     /// Our AUTH was made under this policy; the peer is not authenticated.
     Signed(String),
     /// The parent's OK verdict: the peer proved `peer_id` under `policy`.
@@ -138,6 +138,11 @@ impl Gate {
             ));
         }
         Ok(())
+    }
+
+    /// What `sa` is bound to.
+    pub(super) fn binding(&self, sa: SaId) -> Option<&Binding> {
+        self.ikes.get(&sa)
     }
 
     /// The IKE SA was rekeyed: the new one inherits the binding.

@@ -9,6 +9,7 @@ mod child;
 mod control;
 mod endpoint;
 mod gate;
+mod gate_kernel;
 mod kernel_view;
 mod negotiator;
 mod negotiator_engine;

@@ -31,6 +31,7 @@ impl Negotiator {
             cfg.max_half_open_per_peer = s.max_half_open_per_peer;
             cfg.max_half_open = s.max_half_open;
             cfg.half_open_ipv6_prefix = s.ipv6_prefix;
+            cfg.max_child_sas_per_ike = s.max_child_sas_per_ike as usize;
             cfg.max_message = s.max_message as usize;
             cfg.max_init_message = s.max_init_message as usize;
         }

@@ -42,6 +42,7 @@ pub(crate) fn engine_settings(config: &Config) -> crate::ipc::EngineSettings {
         max_half_open_per_peer: g.dos.max_half_open_per_peer,
         max_half_open: g.dos.max_half_open,
         ipv6_prefix: g.dos.ipv6_prefix,
+        max_child_sas_per_ike: g.dos.max_child_sas_per_ike,
         max_message: g.dos.max_message,
         max_init_message: g.dos.max_init_message,
     }

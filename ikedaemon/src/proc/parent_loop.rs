@@ -240,7 +240,13 @@ impl Parent {
                 local,
                 remote,
             } => {
-                let spi_in = refused(self.gate.may_use(&self.config, sa, &policy)).and_then(|()| {
+                let reserved = self.kernel.reservations();
+                let spi_in = refused(
+                    self.gate
+                        .may_use(&self.config, sa, &policy)
+                        .and_then(|()| self.gate.may_reserve_more(sa, remote.ip(), &reserved)),
+                )
+                .and_then(|()| {
                     self.kernel
                         .reserve_for(&self.config, sa, &policy, local, remote)
                 });
@@ -307,7 +313,13 @@ impl Parent {
         match &mut answer {
             ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
                 if let Some((sa, policy, local, remote)) = reserve {
-                    let r = refused(self.gate.may_reserve_first(sa, &policy)).and_then(|()| {
+                    let reserved = self.kernel.reservations();
+                    let r = refused(
+                        self.gate
+                            .may_reserve_first(sa, &policy)
+                            .and_then(|()| self.gate.may_reserve_more(sa, remote.ip(), &reserved)),
+                    )
+                    .and_then(|()| {
                         self.kernel
                             .reserve_for(&self.config, sa, &policy, local, remote)
                     });
@@ -336,22 +348,15 @@ impl Parent {
         answer
     }
 
-    /// A CHILD SA install for IKE SA `sa`: its keys name that IKE SA, and
-    /// the gate allows the policy they name.
+    /// A CHILD SA install for IKE SA `sa`, as the gate sees it against
+    /// what the kernel holds (proc/gate_kernel.rs).
     fn child_allowed(
         &self,
         sa: crate::ike::engine::SaId,
         keys: &crate::ike::engine::ChildSaKeys,
     ) -> Result<(), String> {
-        if keys.ike != sa {
-            return Err(format!(
-                "install refused: the CHILD SA names IKE SA {:016x}, the request {sa:016x}",
-                keys.ike
-            ));
-        }
         self.gate
-            .may_use(&self.config, sa, &keys.policy)
-            .map_err(|e| format!("install {e}"))
+            .may_install(&self.config, sa, keys, &self.kernel.installed())
     }
 
     fn on_control(&mut self) -> Step {

@@ -161,6 +161,25 @@ impl Engine {
             Some(Ok(target)) => Some(target),
             Some(Err((n, why))) => return self.refuse_request(id, mid, n, &why, out),
         };
+        // A new CHILD SA (not a rekey) beyond the cap: §3.10.1's
+        // NO_ADDITIONAL_SAS. CHILD SAs being replaced do not count.
+        let live = sa
+            .children
+            .iter()
+            .filter(|c| matches!(c.state, ChildState::Installed | ChildState::Rekeying { .. }))
+            .count()
+            + sa.waits
+                .iter()
+                .filter(|(_, w)| matches!(w, ParentWait::InstallTheirs(_)))
+                .count();
+        if old.is_none() && live >= self.cfg.max_child_sas_per_ike {
+            let why = format!(
+                "the IKE SA has {live} CHILD SAs, dos.max_child_sas_per_ike is {}",
+                self.cfg.max_child_sas_per_ike
+            );
+            let n = NotifyPayload::flag(NotifyType::NO_ADDITIONAL_SAS);
+            return self.refuse_request(id, mid, n, &why, out);
+        }
         let policy = match &old {
             Some((_, p)) => p.clone(),
             None => match self.policy_for_new_child(id, &m) {

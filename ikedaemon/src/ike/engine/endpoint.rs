@@ -44,6 +44,9 @@ pub struct EngineConfig {
     pub max_half_open: u32,
     /// IPv6 peers' half-open SAs are counted per prefix of this length.
     pub half_open_ipv6_prefix: u8,
+    /// CHILD SAs one IKE SA may carry; a CREATE_CHILD_SA for one more
+    /// is answered NO_ADDITIONAL_SAS (rekeys do not count).
+    pub max_child_sas_per_ike: usize,
     /// IKE_AUTH requests of one peer address waiting for the parent at
     /// once; more are dropped (the peer retransmits).
     pub max_parent_requests_per_peer: usize,
@@ -67,6 +70,7 @@ impl Default for EngineConfig {
             max_half_open_per_peer: 8,
             max_half_open: 4096,
             half_open_ipv6_prefix: 64,
+            max_child_sas_per_ike: 64,
             max_parent_requests_per_peer: 16,
             max_message: 65536,
             max_init_message: 10000,
