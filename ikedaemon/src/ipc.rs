@@ -180,6 +180,10 @@ privsep::ipc_enum! {
             /// Hard: the kernel deleted it.
             hard: bool,
         } = 11,
+        /// SPIs for new IKE SAs: the parent makes our AUTH only for IKE
+        /// SAs whose SPI it issued (start-up, and on `NeedSpis`; empty
+        /// when the negotiator holds too many unused).
+        Spis(Vec<u64>) = 12,
     }
 }
 
@@ -198,7 +202,8 @@ privsep::ipc_enum! {
         /// A CHILD SA is gone (deleted by either side, or with its IKE SA):
         /// the kernel backend removes it. Our inbound SPI names it.
         ChildGone(u32) = 6,
-        /// An IKE SA is gone: the parent forgets its signing count.
+        /// An IKE SA is gone: the parent forgets its binding and retires
+        /// its SPI.
         IkeGone(u64) = 7,
         /// An IKE SA was rekeyed: its CHILD SAs belong to the new one.
         IkeRekeyed {
@@ -211,6 +216,8 @@ privsep::ipc_enum! {
         /// responder of a rekey, once the old CHILD SA is gone). Our
         /// inbound SPI names it.
         ActivateOutbound(u32) = 9,
+        /// The pool of parent-issued IKE SPIs runs low.
+        NeedSpis = 10,
     }
 }
 

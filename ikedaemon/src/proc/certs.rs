@@ -49,7 +49,9 @@ fn read_pem_certs(path: &std::path::Path) -> Result<Vec<X509>, String> {
 }
 
 /// Loads every certificate policy's credentials.
-pub(crate) fn load(config: &Config) -> Result<HashMap<String, Credentials>, String> {
+pub(crate) fn load(
+    config: &Config,
+) -> Result<HashMap<String, std::sync::Arc<Credentials>>, String> {
     let mut out = HashMap::new();
     for p in &config.policies {
         let AuthSpec::Certificate { cert, key, ca } = &p.auth else {
@@ -76,13 +78,13 @@ pub(crate) fn load(config: &Config) -> Result<HashMap<String, Credentials>, Stri
         }
         out.insert(
             p.name.clone(),
-            Credentials {
+            std::sync::Arc::new(Credentials {
                 cert_der: ours.to_der().map_err(|e| e.to_string())?,
                 key,
                 cas: store.build(),
                 ca_count,
                 ca_hashes,
-            },
+            }),
         );
     }
     Ok(out)

@@ -48,6 +48,9 @@ impl Binding {
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
     ikes: HashMap<SaId, Binding>,
+    /// Issued SPIs and the signing budget (gate_sign.rs), shared with
+    /// the custody worker, which checks each AUTH computation with it.
+    pub(crate) signing: std::sync::Arc<std::sync::Mutex<super::gate_sign::Signing>>,
 }
 
 impl Gate {
@@ -152,9 +155,20 @@ impl Gate {
         }
     }
 
-    /// The IKE SA is gone.
+    /// The IKE SA is gone: its binding goes and its SPI retires.
     pub(crate) fn forget(&mut self, sa: SaId) {
         self.ikes.remove(&sa);
+        if let Ok(mut s) = self.signing.lock() {
+            s.retire(sa);
+        }
+    }
+
+    /// A batch of new IKE SPIs for the negotiator (gate_sign.rs).
+    pub(crate) fn issue_spis(&self) -> Vec<SaId> {
+        self.signing
+            .lock()
+            .map(|mut s| s.issue(&mut crate::ike::engine::OsRng))
+            .unwrap_or_default()
     }
 }
 

@@ -38,6 +38,8 @@ pub(super) struct Negotiator {
     /// the parent's `Start` commits it.
     pending: Vec<Sock>,
     pub(super) stats: Stats,
+    /// `NeedSpis` is out, not yet answered.
+    pub(super) spis_asked: bool,
 }
 
 /// The role's entry point; returns the exit status.
@@ -63,8 +65,10 @@ fn start() -> Result<Negotiator, String> {
         started: std::time::Instant::now(),
         pending: Vec::new(),
         stats: Stats::default(),
+        spis_asked: false,
     };
-    // Sockets and policies, until Start.
+    // Sockets, policies and the first SPIs, until Start.
+    let mut spis = Vec::new();
     loop {
         let r = n
             .channel
@@ -85,6 +89,7 @@ fn start() -> Result<Negotiator, String> {
             // Kept until Start: the engine is built once, with all of it.
             ToNegotiator::Policies(p) => n.specs = p,
             ToNegotiator::Settings(s) => n.settings = Some(s),
+            ToNegotiator::Spis(s) => spis.extend(s),
             ToNegotiator::Start => break,
             ToNegotiator::LogLevel(l) => crate::logging::set_level(super::child::level_from_u8(l)),
             other => return Err(format!("unexpected {other:?} before Start")),
@@ -94,6 +99,7 @@ fn start() -> Result<Negotiator, String> {
         .send(0, &FromNegotiator::Ready, &[])
         .map_err(|e| format!("cannot tell the parent we are ready: {e}"))?;
     n.engine_config();
+    n.engine.add_spis(spis);
     log_info!(
         "ready: {} IKE sockets, {} policies",
         n.sockets.len(),
@@ -237,6 +243,10 @@ impl Negotiator {
                 },
                 ToNegotiator::Start => self.commit_sockets(poll),
                 ToNegotiator::Acquire(policy) => self.on_acquire(&policy),
+                ToNegotiator::Spis(spis) => {
+                    self.spis_asked = false;
+                    self.engine.add_spis(spis);
+                }
                 ToNegotiator::ChildExpired { spi_in, hard } => {
                     let now = self.now();
                     let (line, out) = self.engine.child_expired(spi_in, hard, now);

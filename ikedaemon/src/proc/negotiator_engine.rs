@@ -35,6 +35,7 @@ impl Negotiator {
             cfg.max_message = s.max_message as usize;
             cfg.max_init_message = s.max_init_message as usize;
         }
+        cfg.spis_from_parent = true;
         if let Some(s) = self.sockets.iter().find(|s| !s.info.natt) {
             cfg.ike_port = s.info.local.port();
         }
@@ -191,6 +192,12 @@ impl Negotiator {
             let now = self.now();
             let out = self.engine.parent_answer(answer, now);
             self.apply(out);
+        }
+        if self.engine.wants_spis() && !self.spis_asked {
+            match self.channel.send(0, &FromNegotiator::NeedSpis, &[]) {
+                Ok(()) => self.spis_asked = true,
+                Err(e) => log_error!("cannot ask the parent for IKE SPIs: {e}"),
+            }
         }
     }
 

@@ -66,7 +66,12 @@ pub(crate) struct Parent {
     pub(crate) control: Kid,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
-    pub(crate) custody: super::secrets::Custody,
+    /// Certificate policies' credentials (key custody), by policy name.
+    pub(crate) creds: std::collections::HashMap<String, std::sync::Arc<super::certs::Credentials>>,
+    /// The custody worker thread (started with the event loop).
+    pub(crate) worker: Option<super::custody_worker::Worker>,
+    /// AUTH requests at the worker.
+    pub(crate) in_flight: super::parent_requests::InFlight,
     /// Which policy each IKE SA may use (its AUTH, the parent's verdict).
     pub(crate) gate: super::gate::Gate,
     /// Signal pipes, installed before the children start.
@@ -180,7 +185,8 @@ fn send_negotiator_start(
     setup: &ChildSetup,
     sockets: Vec<IkeSocket>,
     config: &Config,
-    creds: &std::collections::HashMap<String, super::certs::Credentials>,
+    creds: &std::collections::HashMap<String, std::sync::Arc<super::certs::Credentials>>,
+    spis: Vec<u64>,
 ) -> Result<(), String> {
     let send = |m: &ToNegotiator, fds: &[std::os::fd::BorrowedFd<'_>]| {
         kid.channel
@@ -192,6 +198,7 @@ fn send_negotiator_start(
     send_sockets(&kid.channel, sockets)?;
     let policies = super::policy_info::policy_specs(config, creds);
     send(&ToNegotiator::Policies(policies), &[])?;
+    send(&ToNegotiator::Spis(spis), &[])?;
     send(&ToNegotiator::Start, &[])
 }
 
@@ -349,7 +356,9 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
     kernel.start(&config);
     let negotiator = spawn("negotiator")?;
     let creds = super::certs::load(&config)?;
-    send_negotiator_start(&negotiator, &setup, sockets, &config, &creds)?;
+    let gate = super::gate::Gate::default();
+    let spis = gate.issue_spis();
+    send_negotiator_start(&negotiator, &setup, sockets, &config, &creds, spis)?;
     let control = spawn("control")?;
     send_control_start(&control, &setup, listener, access)?;
     log_info!(
@@ -372,8 +381,10 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
             ..Stats::default()
         },
         started: Instant::now(),
-        custody: super::secrets::Custody::with_credentials(creds),
-        gate: super::gate::Gate::default(),
+        creds,
+        worker: None,
+        in_flight: Default::default(),
+        gate,
         signals: Some(signals),
         kernel,
     })

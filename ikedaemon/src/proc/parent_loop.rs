@@ -12,7 +12,6 @@ use mio::{Events, Interest, Poll, Token};
 use super::child::next_message;
 use super::parent::{Parent, level_for, socket_access};
 use crate::control_proto::{Event, FlowInfo, LogMode, Request, ResetWhat, Response};
-use crate::ike::engine::{ParentAnswer, ParentRequest};
 use crate::ipc::{
     FromControl, FromNegotiator, ToControl, ToNegotiator, for_negotiator, merge_stats,
 };
@@ -22,6 +21,7 @@ use crate::{log_error, log_info, log_verbose, log_warn};
 const NEGOTIATOR: Token = Token(0);
 const CONTROL: Token = Token(1);
 const KERNEL: Token = Token(2);
+const CUSTODY: Token = Token(3);
 const FIRST_SIGNAL: usize = 8;
 
 enum Step {
@@ -67,6 +67,18 @@ impl Parent {
         {
             failed = Some(format!("cannot watch the kernel socket: {e}"));
         }
+        match mio::Waker::new(poll.registry(), CUSTODY).and_then(|waker| {
+            let waker = std::sync::Arc::new(waker);
+            super::custody_worker::Worker::start(
+                std::sync::Arc::clone(&self.gate.signing),
+                move || {
+                    let _ = waker.wake();
+                },
+            )
+        }) {
+            Ok(w) => self.worker = Some(w),
+            Err(e) => failed = Some(format!("cannot start the custody worker: {e}")),
+        }
         if let Some(e) = failed {
             log_error!("{e}");
             return self.shutdown(1);
@@ -102,6 +114,10 @@ impl Parent {
                     NEGOTIATOR => self.on_negotiator(),
                     CONTROL => self.on_control(),
                     KERNEL => Step::Continue,
+                    CUSTODY => {
+                        self.on_custody();
+                        Step::Continue
+                    }
                     t => match sigs.take(t) {
                         Some(libc::SIGHUP) => {
                             let _ = self.reload();
@@ -192,18 +208,19 @@ impl Parent {
                 FromNegotiator::Event(ev) => {
                     let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
                 }
-                FromNegotiator::Parent(req) => {
-                    let answer = self.answer(req);
-                    if let Err(e) =
-                        self.negotiator
-                            .channel
-                            .send(0, &ToNegotiator::Answer(answer), &[])
-                    {
-                        log_error!("cannot answer the negotiator: {e}");
+                FromNegotiator::Parent(req) => self.on_parent_request(req),
+                FromNegotiator::NeedSpis => {
+                    let spis = self.gate.issue_spis();
+                    if spis.is_empty() {
+                        log_warn!("no more IKE SPIs issued: the negotiator holds too many unused");
                     }
+                    let _ = self
+                        .negotiator
+                        .channel
+                        .send(0, &ToNegotiator::Spis(spis), &[]);
                 }
                 FromNegotiator::IkeGone(sa) => {
-                    self.custody.forget(sa);
+                    self.cancel_in_flight(sa);
                     self.gate.forget(sa);
                     self.kernel.ike_gone(sa);
                 }
@@ -223,140 +240,6 @@ impl Parent {
                 }
             }
         }
-    }
-
-    /// The negotiator's request: the secret part goes to key custody; the
-    /// kernel part (an inbound SPI reserved, the CHILD SA installed once
-    /// the peer is authenticated and our AUTH made) to the kernel backend.
-    /// Every part passes the gate first: the policy each IKE SA may use
-    /// is what the parent recorded, never what the request says.
-    fn answer(&mut self, mut req: ParentRequest) -> ParentAnswer {
-        // CREATE_CHILD_SA: kernel work only, no secret involved.
-        match req {
-            ParentRequest::ReserveSpi {
-                sa,
-                request,
-                policy,
-                local,
-                remote,
-            } => {
-                let reserved = self.kernel.reservations();
-                let spi_in = refused(
-                    self.gate
-                        .may_use(&self.config, sa, &policy)
-                        .and_then(|()| self.gate.may_reserve_more(sa, remote.ip(), &reserved)),
-                )
-                .and_then(|()| {
-                    self.kernel
-                        .reserve_for(&self.config, sa, &policy, local, remote)
-                });
-                return ParentAnswer::Reserved {
-                    sa,
-                    request,
-                    spi_in,
-                };
-            }
-            ParentRequest::InstallChild {
-                sa,
-                request,
-                child,
-                outbound,
-            } => {
-                let result = refused(self.child_allowed(sa, &child))
-                    .and_then(|()| self.kernel.install(*child, &self.config, outbound));
-                return ParentAnswer::Installed {
-                    sa,
-                    request,
-                    child: result,
-                };
-            }
-            _ => {}
-        }
-        let child = match &mut req {
-            ParentRequest::Authenticate { child, .. } => child.take(),
-            _ => None,
-        };
-        // Our AUTH binds the IKE SA to its policy; verifying the peer's
-        // AUTH must not switch it to another.
-        let (bound, reserve, verified) = match &req {
-            ParentRequest::Sign {
-                sa,
-                reserve_spi,
-                local,
-                remote,
-                policy,
-                ..
-            } => (
-                self.gate.sign(*sa, policy),
-                reserve_spi.then(|| (*sa, policy.clone(), *local, *remote)),
-                None,
-            ),
-            ParentRequest::Authenticate {
-                sa,
-                policy,
-                peer_id,
-                ..
-            } => (
-                self.gate.may_authenticate(*sa, policy),
-                None,
-                Some((*sa, policy.clone(), peer_id.clone())),
-            ),
-            _ => (Ok(()), None, None),
-        };
-        let mut answer = match bound {
-            Ok(()) => self.custody.answer(&self.config, req),
-            Err(e) => {
-                log_warn!("{e}");
-                req.refused(e)
-            }
-        };
-        match &mut answer {
-            ParentAnswer::Signed { spi_in, auth, .. } if auth.is_ok() => {
-                if let Some((sa, policy, local, remote)) = reserve {
-                    let reserved = self.kernel.reservations();
-                    let r = refused(
-                        self.gate
-                            .may_reserve_first(sa, &policy)
-                            .and_then(|()| self.gate.may_reserve_more(sa, remote.ip(), &reserved)),
-                    )
-                    .and_then(|()| {
-                        self.kernel
-                            .reserve_for(&self.config, sa, &policy, local, remote)
-                    });
-                    *spi_in = Some(r);
-                }
-            }
-            ParentAnswer::Authenticated {
-                verdict: Ok(()),
-                auth,
-                child: slot,
-                ..
-            } => {
-                if let Some((sa, policy, peer_id)) = &verified {
-                    self.gate.authenticated(*sa, policy, peer_id);
-                }
-                if auth.as_ref().is_none_or(|a| a.is_ok())
-                    && let (Some(keys), Some((sa, ..))) = (child, &verified)
-                {
-                    let result = refused(self.child_allowed(*sa, &keys))
-                        .and_then(|()| self.kernel.install(*keys, &self.config, true));
-                    *slot = Some(result);
-                }
-            }
-            _ => {}
-        }
-        answer
-    }
-
-    /// A CHILD SA install for IKE SA `sa`, as the gate sees it against
-    /// what the kernel holds (proc/gate_kernel.rs).
-    fn child_allowed(
-        &self,
-        sa: crate::ike::engine::SaId,
-        keys: &crate::ike::engine::ChildSaKeys,
-    ) -> Result<(), String> {
-        self.gate
-            .may_install(&self.config, sa, keys, &self.kernel.installed())
     }
 
     fn on_control(&mut self) -> Step {
@@ -512,7 +395,7 @@ impl Parent {
                 return Err(self.refuse_reload(refused(e)));
             }
         }
-        self.custody.creds = creds;
+        self.creds = creds;
         let g = &self.config.global;
         let n = &new.global;
         let fixed = [
@@ -542,7 +425,7 @@ impl Parent {
         };
         self.stats.config_loads += 1;
         self.kernel.install_traps(&self.config);
-        let policies = super::policy_info::policy_specs(&self.config, &self.custody.creds);
+        let policies = super::policy_info::policy_specs(&self.config, &self.creds);
         let _ = self.negotiator.channel.send(
             0,
             &ToNegotiator::Settings(super::parent::engine_settings(&self.config)),
@@ -610,12 +493,4 @@ impl Parent {
         );
         Ok(())
     }
-}
-
-/// A gate refusal, logged: the negotiator gets it as the request's error.
-fn refused(r: Result<(), String>) -> Result<(), String> {
-    if let Err(e) = &r {
-        log_warn!("{e}");
-    }
-    r
 }

@@ -55,7 +55,7 @@ pub(crate) fn policy_info(p: &Policy) -> PolicyInfo {
 /// Every policy of `config`, for the negotiator.
 pub(crate) fn policy_specs(
     config: &crate::config::Config,
-    creds: &HashMap<String, Credentials>,
+    creds: &HashMap<String, std::sync::Arc<Credentials>>,
 ) -> Vec<PolicySpec> {
     config
         .policies
@@ -73,7 +73,11 @@ pub(crate) fn policy_specs(
         .collect()
 }
 
-fn policy_spec(p: &Policy, auth_class: u32, creds: &HashMap<String, Credentials>) -> PolicySpec {
+fn policy_spec(
+    p: &Policy,
+    auth_class: u32,
+    creds: &HashMap<String, std::sync::Arc<Credentials>>,
+) -> PolicySpec {
     let c = creds.get(&p.name);
     let remote = match p.remote.address {
         EndpointAddress::Any => RemoteMatch::Any,

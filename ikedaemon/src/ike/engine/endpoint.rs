@@ -19,6 +19,9 @@ use super::sa::{IkeSa, Role, State};
 /// the peer's requests may be outstanding at once.
 pub(crate) const OUR_WINDOW: u32 = 4;
 
+/// Below this many parent-issued SPIs the engine wants more.
+const SPI_LOW_WATER: usize = 128;
+
 /// Retransmissions of our DELETE of an IKE SA before it is forgotten.
 const DELETE_TRIES: u32 = 3;
 
@@ -50,6 +53,9 @@ pub struct EngineConfig {
     /// IKE_AUTH requests of one peer address waiting for the parent at
     /// once; more are dropped (the peer retransmits).
     pub max_parent_requests_per_peer: usize,
+    /// The SPIs of new IKE SAs (IKE_SA_INIT) come from the parent, which
+    /// signs only for SPIs it issued; `false`: the engine draws them.
+    pub spis_from_parent: bool,
     /// Largest IKE message accepted, in bytes: a datagram, or the whole
     /// of a fragmented message once reassembled (RFC 7383).
     pub max_message: usize,
@@ -71,6 +77,7 @@ impl Default for EngineConfig {
             max_half_open: 4096,
             half_open_ipv6_prefix: 64,
             max_child_sas_per_ike: 64,
+            spis_from_parent: false,
             max_parent_requests_per_peer: 16,
             max_message: 65536,
             max_init_message: 10000,
@@ -140,6 +147,8 @@ pub struct Engine {
     pub(super) fragments_in: u64,
     /// Half-open accounting and COOKIEs.
     pub(super) guard: super::dos::Guard,
+    /// Parent-issued SPIs for new IKE SAs (`spis_from_parent`).
+    spi_pool: std::collections::VecDeque<SaId>,
     /// The id of our next request to the parent.
     pub(super) next_request: u64,
     /// Datagrams with a valid header whose message did not decode.
@@ -184,6 +193,32 @@ impl Engine {
             next_request: 1,
             malformed: 0,
             rekeys: RekeyStats::default(),
+            spi_pool: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// SPIs for new IKE SAs, issued by the parent.
+    pub fn add_spis(&mut self, spis: Vec<SaId>) {
+        self.spi_pool.extend(spis);
+    }
+
+    /// The pool of parent-issued SPIs runs low: time to ask for more.
+    pub fn wants_spis(&self) -> bool {
+        self.cfg.spis_from_parent && self.spi_pool.len() < SPI_LOW_WATER
+    }
+
+    /// The SPI of a new IKE SA (IKE_SA_INIT), unused by any of ours: from
+    /// the parent's pool, or drawn here; `None` when the pool is empty.
+    pub(super) fn init_spi(&mut self) -> Option<SaId> {
+        loop {
+            let spi = if self.cfg.spis_from_parent {
+                self.spi_pool.pop_front()?
+            } else {
+                self.rng.nonzero_u64()
+            };
+            if spi != 0 && !self.sas.contains_key(&spi) {
+                return Some(spi);
+            }
         }
     }
 

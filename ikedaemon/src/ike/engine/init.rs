@@ -172,7 +172,15 @@ impl Engine {
             return None;
         };
         let remote = SocketAddr::new(peer, self.cfg.ike_port);
-        let spi_i = self.rng.nonzero_u64();
+        let Some(spi_i) = self.init_spi() else {
+            out.events.push(Event::Failed {
+                sa: 0,
+                line: format!(
+                    "cannot initiate policy \"{policy}\" now: the parent has issued no SPI yet"
+                ),
+            });
+            return None;
+        };
         let group = p
             .ike
             .first()
@@ -457,7 +465,13 @@ impl Engine {
                 return;
             }
         };
-        let spi_r = self.rng.nonzero_u64();
+        let Some(spi_r) = self.init_spi() else {
+            if let Some(line) = self.guard.log_line("no SPI from the parent", now) {
+                let line = format!("IKE_SA_INIT from {} dropped: {line}", d.remote.ip());
+                out.events.push(Event::Failed { sa: 0, line });
+            }
+            return;
+        };
         let nr = self.rng.bytes(32);
         let Ok((keys, out_c, in_c)) =
             ike_keys(&selected, (&ni, &nr), &g_ir, (h.spi_i, spi_r), false)
