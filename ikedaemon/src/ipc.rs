@@ -184,6 +184,9 @@ privsep::ipc_enum! {
         /// SAs whose SPI it issued (start-up, and on `NeedSpis`; empty
         /// when the negotiator holds too many unused).
         Spis(Vec<u64>) = 12,
+        /// CHILD SAs the negotiator reported that the parent does not
+        /// have (reconcile.rs): delete them.
+        Missing(Vec<u32>) = 13,
     }
 }
 
@@ -218,6 +221,15 @@ privsep::ipc_enum! {
         ActivateOutbound(u32) = 9,
         /// The pool of parent-issued IKE SPIs runs low.
         NeedSpis = 10,
+        /// Part of the periodic report of live SAs (reconcile.rs).
+        Live {
+            /// IKE SA ids.
+            ikes: Vec<u64>,
+            /// CHILD SAs' inbound SPIs.
+            children: Vec<u32>,
+            /// The report's last part.
+            last: bool,
+        } = 11,
     }
 }
 

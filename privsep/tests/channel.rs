@@ -1,6 +1,7 @@
 //! The IPC channel over a real socketpair: round trips, descriptor passing,
 //! every rejection with its exact error and no descriptor left open, end of
-//! stream, non-blocking mode and the handshake.
+//! stream, non-blocking mode with its bounded outbound queue (a tiny
+//! SO_SNDBUF loses nothing) and the handshake.
 //!
 //! Every test holds `LOCK`, so that while one counts `/proc/self/fd` no
 //! other test of this binary opens or closes descriptors.
@@ -435,7 +436,8 @@ fn would_block_in_nonblocking_mode() {
     assert_eq!(b.recv::<Msg>().unwrap().msg, Msg::Install(1, "x".into()));
     assert!(matches!(b.recv::<Msg>(), Err(ChannelError::WouldBlock)));
 
-    // A sender whose peer does not read fills the socket, then would block.
+    // A sender whose peer does not read fills the socket, then its
+    // bounded outbound queue, then is refused.
     a.set_nonblocking(true).unwrap();
     let big = Msg::Text("y".repeat(64 * 1024));
     let mut sent = 0;
@@ -444,9 +446,13 @@ fn would_block_in_nonblocking_mode() {
             Ok(()) => sent += 1,
             Err(e) => break e,
         }
-        assert!(sent < 100_000, "send never blocked");
+        assert!(sent < 100_000, "send never refused");
     };
-    assert!(matches!(blocked, ChannelError::WouldBlock), "{blocked:?}");
+    assert!(
+        matches!(blocked, ChannelError::QueueFull { max, .. } if max == privsep::channel::MAX_QUEUED_BYTES),
+        "{blocked:?}"
+    );
+    assert!(a.queued() > 0 && a.queued() <= privsep::channel::MAX_QUEUED_BYTES / (64 * 1024));
     assert!(sent > 0);
     b.set_nonblocking(false).unwrap();
     assert!(!b.is_nonblocking().unwrap());
@@ -504,4 +510,47 @@ fn handshake_rejects_other_messages() {
         matches!(e, ChannelError::UnknownKind { kind: 1, .. }),
         "{e:?}"
     );
+}
+
+/// Shrinks a socket's send buffer to the kernel's minimum.
+fn tiny_sndbuf(c: &Channel) {
+    nix::sys::socket::setsockopt(&c.as_fd(), nix::sys::socket::sockopt::SndBuf, &1).unwrap();
+}
+
+#[test]
+fn a_full_socket_queues_frames_in_order_and_flush_delivers_them() {
+    let _l = lock();
+    let (a, b) = Channel::pair().unwrap();
+    tiny_sndbuf(&a);
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    // Far more than the socket holds: none is lost, all are queued.
+    let text = "x".repeat(4000);
+    for i in 0..200u32 {
+        a.send(0, &Msg::Install(i, text.clone()), &[]).unwrap();
+    }
+    assert!(a.queued() > 0, "the tiny buffer held everything?");
+    // With a descriptor too: it waits with its frame.
+    let file = File::open("/proc/self/status").unwrap();
+    a.send(0, &Msg::Ping, &[file.as_fd()]).unwrap();
+    let mut got = Vec::new();
+    let mut fds = 0;
+    for _ in 0..10_000 {
+        a.flush().unwrap();
+        match b.recv::<Msg>() {
+            Ok(r) => {
+                fds += r.fds.len();
+                got.push(r.msg);
+            }
+            Err(ChannelError::WouldBlock) if a.queued() == 0 => break,
+            Err(ChannelError::WouldBlock) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got.len(), 201);
+    for (i, m) in got.iter().take(200).enumerate() {
+        assert_eq!(*m, Msg::Install(i as u32, text.clone()), "in order");
+    }
+    assert_eq!((got[200].clone(), fds), (Msg::Ping, 1));
+    assert_eq!(a.queued(), 0);
 }

@@ -120,3 +120,12 @@ pub(crate) fn next_message<M: privsep::IpcMessage>(
         }
     }
 }
+
+/// The channel to `to` is writable: frames queued while it was full go
+/// out (a closed channel shows on the next read).
+pub(crate) fn flush_channel(ch: &Channel, to: &str) {
+    match ch.flush() {
+        Ok(_) | Err(privsep::ChannelError::Closed) => {}
+        Err(e) => crate::log_error!("cannot send queued messages to the {to}: {e}"),
+    }
+}

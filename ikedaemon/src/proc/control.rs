@@ -112,7 +112,7 @@ impl Control {
             poll.registry().register(
                 &mut SourceFd(&self.channel.as_raw_fd()),
                 CHANNEL,
-                Interest::READABLE,
+                Interest::READABLE | Interest::WRITABLE,
             )?;
             poll.registry().register(
                 &mut SourceFd(&self.listener.as_raw_fd()),
@@ -140,6 +140,9 @@ impl Control {
             for (token, writable) in tokens {
                 match token {
                     CHANNEL => {
+                        if writable {
+                            super::child::flush_channel(&self.channel, "parent");
+                        }
                         if let Some(code) = self.on_channel(&poll) {
                             return code;
                         }

@@ -163,6 +163,17 @@ impl Gate {
         }
     }
 
+    /// The IKE SAs the gate holds anything for: a binding, or a signing
+    /// record of an SPI that was used (unused issued SPIs wait in the
+    /// negotiator's pool and are not live SAs).
+    pub(crate) fn held_ids(&self) -> std::collections::HashSet<SaId> {
+        let mut ids: std::collections::HashSet<SaId> = self.ikes.keys().copied().collect();
+        if let Ok(s) = self.signing.lock() {
+            ids.extend(s.used_ids());
+        }
+        ids
+    }
+
     /// A batch of new IKE SPIs for the negotiator (gate_sign.rs).
     pub(crate) fn issue_spis(&self) -> Vec<SaId> {
         self.signing

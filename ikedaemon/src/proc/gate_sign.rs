@@ -112,6 +112,14 @@ impl Signing {
         out
     }
 
+    /// Issued ids that made at least one AUTH.
+    pub(crate) fn used_ids(&self) -> impl Iterator<Item = SaId> + '_ {
+        self.issued
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(id, _)| *id)
+    }
+
     /// The IKE SA `sa` is gone: its id is never valid again.
     pub(crate) fn retire(&mut self, sa: SaId) {
         self.issued.remove(&sa);

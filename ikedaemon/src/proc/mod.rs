@@ -19,6 +19,7 @@ mod parent;
 mod parent_loop;
 mod parent_requests;
 mod policy_info;
+mod reconcile;
 mod secrets;
 mod signals;
 pub mod sockets;

@@ -40,6 +40,8 @@ pub(super) struct Negotiator {
     pub(super) stats: Stats,
     /// `NeedSpis` is out, not yet answered.
     pub(super) spis_asked: bool,
+    /// When the live SAs are next reported to the parent.
+    pub(super) next_report: crate::ike::engine::Now,
 }
 
 /// The role's entry point; returns the exit status.
@@ -66,6 +68,7 @@ fn start() -> Result<Negotiator, String> {
         pending: Vec::new(),
         stats: Stats::default(),
         spis_asked: false,
+        next_report: super::reconcile::INTERVAL,
     };
     // Sockets, policies and the first SPIs, until Start.
     let mut spis = Vec::new();
@@ -137,6 +140,9 @@ impl Negotiator {
             for ev in events.iter() {
                 match ev.token() {
                     CHANNEL => {
+                        if ev.is_writable() {
+                            super::child::flush_channel(&self.channel, "parent");
+                        }
                         if let Some(code) = self.on_channel(&poll) {
                             return code;
                         }
@@ -153,7 +159,7 @@ impl Negotiator {
         poll.registry().register(
             &mut SourceFd(&self.channel.as_raw_fd()),
             CHANNEL,
-            Interest::READABLE,
+            Interest::READABLE | Interest::WRITABLE,
         )?;
         self.register_sockets(poll)
     }
@@ -243,6 +249,7 @@ impl Negotiator {
                 },
                 ToNegotiator::Start => self.commit_sockets(poll),
                 ToNegotiator::Acquire(policy) => self.on_acquire(&policy),
+                ToNegotiator::Missing(spis) => self.on_missing(spis),
                 ToNegotiator::Spis(spis) => {
                     self.spis_asked = false;
                     self.engine.add_spis(spis);

@@ -160,6 +160,7 @@ impl Negotiator {
     /// Runs the engine's timers if `deadline` (taken before the poll:
     /// what the events added lies in the future) has come.
     pub(super) fn run_timers(&mut self, deadline: Option<Now>) {
+        self.report_live_when_due();
         let now = self.now();
         if deadline.is_some_and(|t| t <= now) {
             let out = self.engine.timeout(now);

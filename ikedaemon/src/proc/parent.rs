@@ -72,6 +72,8 @@ pub(crate) struct Parent {
     pub(crate) worker: Option<super::custody_worker::Worker>,
     /// AUTH requests at the worker.
     pub(crate) in_flight: super::parent_requests::InFlight,
+    /// The negotiator's reports of live SAs.
+    pub(crate) reconciler: super::reconcile::Reconciler,
     /// Which policy each IKE SA may use (its AUTH, the parent's verdict).
     pub(crate) gate: super::gate::Gate,
     /// Signal pipes, installed before the children start.
@@ -384,6 +386,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         creds,
         worker: None,
         in_flight: Default::default(),
+        reconciler: Default::default(),
         gate,
         signals: Some(signals),
         kernel,

@@ -53,7 +53,7 @@ impl Parent {
                 poll.registry().register(
                     &mut SourceFd(&kid.channel.as_raw_fd()),
                     token,
-                    Interest::READABLE,
+                    Interest::READABLE | Interest::WRITABLE,
                 )
             });
             if let Err(e) = r {
@@ -111,8 +111,18 @@ impl Parent {
             }
             for ev in events.iter() {
                 let step = match ev.token() {
-                    NEGOTIATOR => self.on_negotiator(),
-                    CONTROL => self.on_control(),
+                    NEGOTIATOR => {
+                        if ev.is_writable() {
+                            super::child::flush_channel(&self.negotiator.channel, "negotiator");
+                        }
+                        self.on_negotiator()
+                    }
+                    CONTROL => {
+                        if ev.is_writable() {
+                            super::child::flush_channel(&self.control.channel, "control process");
+                        }
+                        self.on_control()
+                    }
                     KERNEL => Step::Continue,
                     CUSTODY => {
                         self.on_custody();
@@ -209,6 +219,11 @@ impl Parent {
                     let _ = self.control.channel.send(0, &ToControl::Event(ev), &[]);
                 }
                 FromNegotiator::Parent(req) => self.on_parent_request(req),
+                FromNegotiator::Live {
+                    ikes,
+                    children,
+                    last,
+                } => self.on_live(ikes, children, last),
                 FromNegotiator::NeedSpis => {
                     let spis = self.gate.issue_spis();
                     if spis.is_empty() {

@@ -19,6 +19,15 @@ pub enum ChannelError {
     /// Non-blocking mode and nothing to read (or no room to send) now.
     #[error("IPC channel would block")]
     WouldBlock,
+    /// Non-blocking mode, the socket is full and so is the outbound queue
+    /// that holds frames until it drains: the message was not sent.
+    #[error("IPC outbound queue full ({bytes} bytes waiting, the maximum is {max})")]
+    QueueFull {
+        /// Bytes queued.
+        bytes: usize,
+        /// [`super::MAX_QUEUED_BYTES`].
+        max: usize,
+    },
     /// Any other error of the socket.
     #[error("IPC channel I/O error: {0}")]
     Io(#[from] io::Error),

@@ -5,11 +5,18 @@
 //!
 //! Both send and receive buffers are wiped after use, so payload bytes
 //! (which may hold [`Secret`](crate::secret::Secret)s) do not linger.
+//!
+//! In non-blocking mode a frame that finds the socket full is not lost:
+//! it waits in a bounded outbound queue (with dups of its descriptors),
+//! later frames queue behind it so order holds, and the event loop calls
+//! [`Channel::flush`] when the socket becomes writable. Only when the
+//! queue itself is full does a send fail ([`ChannelError::QueueFull`]).
 
 mod error;
 pub mod frame;
 mod message;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -32,6 +39,17 @@ pub use message::{HANDSHAKE_KIND, IpcMessage};
 
 use frame::encode_frame_into;
 use message::Hello;
+
+/// Bytes of frames a non-blocking channel queues while its socket is
+/// full, at most.
+pub const MAX_QUEUED_BYTES: usize = 8 << 20;
+
+/// Frames waiting for room in the socket.
+#[derive(Default)]
+struct Outbox {
+    frames: VecDeque<(zeroize::Zeroizing<Vec<u8>>, Vec<OwnedFd>)>,
+    bytes: usize,
+}
 
 /// How long [`Channel::handshake`] waits for the peer.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -77,6 +95,7 @@ pub struct Channel {
     fd: OwnedFd,
     send_buf: Mutex<Vec<u8>>,
     recv_buf: Mutex<Vec<u8>>,
+    outbox: Mutex<Outbox>,
 }
 
 impl fmt::Debug for Channel {
@@ -134,6 +153,7 @@ impl Channel {
             fd,
             send_buf: Mutex::new(Vec::new()),
             recv_buf: Mutex::new(Vec::new()),
+            outbox: Mutex::new(Outbox::default()),
         }
     }
 
@@ -161,6 +181,8 @@ impl Channel {
 
     /// Send `msg` for ikectl client `peer` (0 when none) with up to
     /// [`MAX_FDS`] descriptors, which the peer receives as its own copies.
+    /// In non-blocking mode a frame that finds the socket full (or others
+    /// queued before it) is queued; see [`flush`](Self::flush).
     pub fn send<M: IpcMessage>(
         &self,
         peer: u32,
@@ -169,9 +191,64 @@ impl Channel {
     ) -> Result<(), ChannelError> {
         let mut buf = frame_buffer(&self.send_buf);
         let n = encode_frame_into(&mut buf, peer, msg, fds.len())?;
-        let result = self.send_raw(&buf[..n], fds);
+        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        let result = if outbox.frames.is_empty() {
+            match self.send_raw(&buf[..n], fds) {
+                Err(ChannelError::WouldBlock) => Self::enqueue(&mut outbox, &buf[..n], fds),
+                r => r,
+            }
+        } else {
+            Self::enqueue(&mut outbox, &buf[..n], fds)
+        };
         buf[..n].zeroize();
         result
+    }
+
+    fn enqueue(
+        outbox: &mut Outbox,
+        frame: &[u8],
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(), ChannelError> {
+        if outbox.bytes + frame.len() > MAX_QUEUED_BYTES {
+            return Err(ChannelError::QueueFull {
+                bytes: outbox.bytes,
+                max: MAX_QUEUED_BYTES,
+            });
+        }
+        let fds = fds
+            .iter()
+            .map(|f| f.try_clone_to_owned())
+            .collect::<io::Result<Vec<_>>>()?;
+        outbox.bytes += frame.len();
+        outbox
+            .frames
+            .push_back((zeroize::Zeroizing::new(frame.to_vec()), fds));
+        Ok(())
+    }
+
+    /// Sends queued frames until the socket is full again or none is
+    /// left; returns how many are still queued. Call it when the socket
+    /// is writable.
+    pub fn flush(&self) -> Result<usize, ChannelError> {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((frame, fds)) = outbox.frames.front() {
+            let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+            match self.send_raw(frame, &borrowed) {
+                Ok(()) => {}
+                Err(ChannelError::WouldBlock) => break,
+                Err(e) => return Err(e),
+            }
+            drop(borrowed);
+            if let Some((frame, _)) = outbox.frames.pop_front() {
+                outbox.bytes -= frame.len();
+            }
+        }
+        Ok(outbox.frames.len())
+    }
+
+    /// Frames waiting in the outbound queue.
+    pub fn queued(&self) -> usize {
+        self.outbox.lock().map_or(0, |o| o.frames.len())
     }
 
     /// Send already-framed bytes with `fds` (the frame is not checked).
