@@ -1,5 +1,5 @@
 //! The typed messages that cross process boundaries (DESIGN.md "Typed
-//! IPC"): parent ↔ negotiator and parent ↔ control. Each enum has stable
+//! IPC"): parent ↔ negotiator, parent ↔ control and parent ↔ ca. Each enum has stable
 //! kind numbers; the frame header carries the kind and the peer id (the
 //! ikectl client a request came from, so replies find their way back).
 //!
@@ -293,4 +293,60 @@ pub fn merge_stats(mut neg: Stats, parent: &Stats) -> Stats {
     neg.control_requests = parent.control_requests;
     neg.child_sas = parent.child_sas;
     neg
+}
+
+/// One certificate policy's trusted CAs, for the `ca` process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustSet {
+    /// The policy.
+    pub policy: String,
+    /// Its CA certificates (DER).
+    pub cas: Vec<Vec<u8>>,
+}
+
+privsep::ipc_enum! {
+    /// Parent → ca (the process that parses and validates peers'
+    /// certificates, so that the root parent never does).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ToCa {
+        /// First message: identity and logging. Sent before the privilege drop.
+        Setup(ChildSetup) = 1,
+        /// The CA sets (start-up and every reload); replaces the last.
+        Trust {
+            /// Per certificate policy.
+            sets: Vec<TrustSet>,
+            /// Take certificates signed with SHA-1.
+            allow_sha1: bool,
+        } = 2,
+        /// Validate a peer's certificates for `policy` and its ID.
+        Verify {
+            /// Echoed in the answer.
+            id: u64,
+            /// The policy whose CAs apply.
+            policy: String,
+            /// The peer's certificates (DER), leaf first.
+            certs: Vec<Vec<u8>>,
+            /// The identity the peer claims.
+            peer_id: Identification,
+        } = 3,
+        /// Orderly shutdown.
+        Shutdown = 4,
+        /// New verbosity.
+        LogLevel(u8) = 5,
+    }
+}
+
+privsep::ipc_enum! {
+    /// ca → parent.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum FromCa {
+        /// The answer to `Verify`: the leaf's SubjectPublicKeyInfo (DER),
+        /// or why the certificates are refused.
+        Verified {
+            /// The request's id.
+            id: u64,
+            /// The result.
+            result: Result<Vec<u8>, String>,
+        } = 1,
+    }
 }

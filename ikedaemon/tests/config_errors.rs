@@ -35,7 +35,7 @@ fn unknown_key() {
     assert_eq!(kind, ErrorKind::UnknownKey);
     assert_eq!(
         msg,
-        "ikedaemon.conf:2:1: unknown key \"listen_port\" (allowed: user, chroot, socket, socket_group, pid_file, kernel, listen, ike_port, natt_port, log_level, dos, fragmentation, dpd, policies)"
+        "ikedaemon.conf:2:1: unknown key \"listen_port\" (allowed: user, chroot, socket, socket_group, pid_file, kernel, listen, ike_port, natt_port, log_level, allow_sha1_certificates, dos, fragmentation, dpd, policies)"
     );
 }
 

@@ -1,6 +1,7 @@
 //! The privilege-separated daemon for real: `ikedaemon -d` started as
-//! root (each test in its own network namespace), its three processes
-//! inspected through /proc, driven with ikectl and signals.
+//! root (each test in its own network namespace), its four processes
+//! (parent, negotiator, control, ca) inspected through /proc, driven with
+//! ikectl and signals.
 
 #[path = "daemon_common/mod.rs"]
 mod common;
@@ -12,13 +13,16 @@ use common::*;
 use nix::sys::signal::Signal;
 
 #[test]
-fn three_processes_children_unprivileged_in_the_chroot() {
+fn children_unprivileged_in_the_chroot_and_only_the_negotiator_on_the_network() {
     let d = Daemon::start(&[policy("alpha", "198.51.100.2")]);
     let (uid, gid) = test_user();
     let kids = d.children();
     let mut roles: Vec<&str> = kids.iter().map(|(_, r)| r.as_str()).collect();
     roles.sort();
-    assert_eq!(roles, ["control", "negotiator"], "children: {kids:?}");
+    assert_eq!(roles, ["ca", "control", "negotiator"], "children: {kids:?}");
+    // The ca process, which parses peers' certificates, has no network
+    // socket.
+    assert_eq!(udp_ports(d.role_pid("ca")), Vec::<u16>::new());
     assert_eq!(
         status_field(d.pid(), "Uid"),
         "0 0 0 0",
@@ -448,10 +452,10 @@ fn without_d_it_detaches_writes_a_pid_file_and_stops_on_sigterm() {
         std::path::Path::new("/dev/null")
     );
     let deadline = Instant::now() + Duration::from_secs(5);
-    while children_of(pid).len() < 2 && Instant::now() < deadline {
+    while children_of(pid).len() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(children_of(pid).len(), 2);
+    assert_eq!(children_of(pid).len(), 3);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(pid) && Instant::now() < deadline {

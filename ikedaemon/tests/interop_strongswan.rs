@@ -148,4 +148,14 @@ fn ecdsa_certificates_both_ways_verified() {
         )
     );
     assert_eq!(interop::sas(&d).len(), 1, "{}", d.log_text());
+    // Charon's certificate was validated by our ca process.
+    assert!(
+        d.log_text()
+            .contains("ca: CA sets for 1 certificate policies")
+    );
+    assert!(
+        d.log_text().contains("IKE SA established"),
+        "{}",
+        d.log_text()
+    );
 }

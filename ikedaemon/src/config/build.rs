@@ -207,6 +207,7 @@ fn build_global(raw: &RawConfig, ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
         ike_port,
         natt_port,
         log_level: raw.log_level.unwrap_or(LogLevel::Brief),
+        allow_sha1_certificates: raw.allow_sha1_certificates.unwrap_or(false),
         dos: build_dos(raw.dos.as_ref(), ctx)?,
         fragmentation: build_fragmentation(raw.fragmentation.as_ref(), ctx)?,
         dpd: raw

@@ -55,6 +55,8 @@ pub struct Global {
     pub natt_port: u16,
     /// Log detail.
     pub log_level: LogLevel,
+    /// Take peer certificates signed with SHA-1 (refused by default).
+    pub allow_sha1_certificates: bool,
     /// Denial-of-service limits.
     pub dos: DosLimits,
     /// IKE fragmentation (RFC 7383).

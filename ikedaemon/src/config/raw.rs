@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub(crate) ike_port: Option<Spanned<u16>>,
     pub(crate) natt_port: Option<Spanned<u16>>,
     pub(crate) log_level: Option<LogLevel>,
+    pub(crate) allow_sha1_certificates: Option<bool>,
     pub(crate) dos: Option<RawDos>,
     pub(crate) fragmentation: Option<RawFragmentation>,
     pub(crate) dpd: Option<TimeSpan>,

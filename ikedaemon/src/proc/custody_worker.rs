@@ -10,12 +10,14 @@
 //! unauthenticated peer) and only as the signing gate allows
 //! (gate_sign.rs: our own IKE_SA_INIT octets, a parent-issued SPI, twice
 //! at most, within the global budget). The secrets a job needs travel with
-//! it (`PolicySecret`); the thread holds nothing else.
+//! it (`PolicySecret`); the thread holds nothing else but its line to the
+//! `ca` process, which validates peers' certificates (ca_client.rs).
 
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::ca_client::ChainCheck;
 use super::gate_sign::{Role, Signing};
 use super::secrets::{PeerAuth, PolicySecret, make_auth, verify_peer_auth};
 use crate::ike::engine::{ParentAnswer, SaId};
@@ -55,6 +57,8 @@ pub(crate) struct Job {
     pub(crate) sa: SaId,
     /// The negotiator's request id.
     pub(crate) request: u64,
+    /// The policy (its CAs, in the ca process).
+    pub(crate) policy: String,
     /// The policy's secret.
     pub(crate) secret: PolicySecret,
     /// What to do.
@@ -75,10 +79,11 @@ impl std::fmt::Debug for Worker {
 }
 
 /// Runs one job: verify, then (only then) sign.
-pub(crate) fn run(job: Job, signing: &Mutex<Signing>) -> ParentAnswer {
+pub(crate) fn run(job: Job, signing: &Mutex<Signing>, chain: &mut dyn ChainCheck) -> ParentAnswer {
     let Job {
         sa,
         request,
+        policy,
         secret,
         work,
     } = job;
@@ -102,7 +107,7 @@ pub(crate) fn run(job: Job, signing: &Mutex<Signing>) -> ParentAnswer {
             spi_in: None,
         },
         Work::Authenticate { peer, sign, hashes } => {
-            let verdict = verify_peer_auth(&secret, &peer);
+            let verdict = verify_peer_auth(&secret, &policy, &peer, chain);
             let auth = sign.map(|octets| match &verdict {
                 Ok(()) => gate(Role::Responder, &octets, peer.prf)
                     .and_then(|()| make_auth(&secret, peer.prf, &hashes, &octets)),
@@ -123,6 +128,7 @@ impl Worker {
     /// Starts the thread; `wake` is called after each answer.
     pub(crate) fn start(
         signing: Arc<Mutex<Signing>>,
+        mut chain: Box<dyn ChainCheck>,
         wake: impl Fn() + Send + 'static,
     ) -> std::io::Result<Self> {
         let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(MAX_QUEUED);
@@ -131,7 +137,7 @@ impl Worker {
             .name("custody".into())
             .spawn(move || {
                 for job in inbox {
-                    if outbox.send(run(job, &signing)).is_err() {
+                    if outbox.send(run(job, &signing, chain.as_mut())).is_err() {
                         return;
                     }
                     wake();

@@ -14,6 +14,20 @@ use crate::proc::gate_sign::tests::octets;
 
 const SHA256: u16 = 5;
 
+/// These tests use PSKs only.
+struct NoCerts;
+
+impl ChainCheck for NoCerts {
+    fn check(
+        &mut self,
+        _: &str,
+        _: &[Vec<u8>],
+        _: &Identification,
+    ) -> Result<crate::ike::crypto::sig_keys::PublicKey, String> {
+        Err("no certificates in these tests".into())
+    }
+}
+
 fn psk() -> PolicySecret {
     PolicySecret::Psk(Redacted::new(b"the right key".to_vec()))
 }
@@ -42,6 +56,7 @@ fn authenticate(sa: SaId, key: &[u8], signing: &Mutex<Signing>) -> ParentAnswer 
     let job = Job {
         sa,
         request: 1,
+        policy: "p".into(),
         secret: psk(),
         work: Work::Authenticate {
             peer: Box::new(peer_auth(key)),
@@ -49,7 +64,7 @@ fn authenticate(sa: SaId, key: &[u8], signing: &Mutex<Signing>) -> ParentAnswer 
             hashes: Vec::new(),
         },
     };
-    run(job, signing)
+    run(job, signing, &mut NoCerts)
 }
 
 #[test]
@@ -94,6 +109,7 @@ fn signing_goes_through_the_gate() {
             Job {
                 sa,
                 request: 2,
+                policy: "p".into(),
                 secret: psk(),
                 work: Work::Sign {
                     octets: o,
@@ -102,6 +118,7 @@ fn signing_goes_through_the_gate() {
                 },
             },
             &s,
+            &mut NoCerts,
         )
     };
     let ParentAnswer::Signed { auth, .. } = sign(ids[1], octets(ids[1], Role::Initiator, 32))
@@ -124,7 +141,7 @@ fn the_thread_answers_each_job_and_wakes_the_loop() {
     let (s, ids) = signing();
     let woken = Arc::new(AtomicUsize::new(0));
     let w = Arc::clone(&woken);
-    let worker = Worker::start(Arc::new(s), move || {
+    let worker = Worker::start(Arc::new(s), Box::new(NoCerts), move || {
         w.fetch_add(1, Ordering::SeqCst);
     })
     .unwrap();
@@ -133,6 +150,7 @@ fn the_thread_answers_each_job_and_wakes_the_loop() {
             .submit(Job {
                 sa: *sa,
                 request: i as u64,
+                policy: "p".into(),
                 secret: psk(),
                 work: Work::Authenticate {
                     peer: Box::new(peer_auth(b"the right key")),

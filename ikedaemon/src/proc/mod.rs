@@ -1,9 +1,13 @@
-//! The three processes (DESIGN.md "Process model"): the privileged parent,
-//! the unprivileged negotiator (IKE on UDP 500/4500) and the unprivileged
-//! control process (ikectl). This is the only place that wires
+//! The processes (DESIGN.md "Process model"): the privileged parent, the
+//! unprivileged negotiator (IKE on UDP 500/4500), the unprivileged control
+//! process (ikectl) and, as in iked, the unprivileged ca process that
+//! validates peers' certificates. This is the only place that wires
 //! configuration, engine and privsep together.
 
 pub mod args;
+mod ca;
+mod ca_client;
+mod ca_verify;
 mod certs;
 mod child;
 mod control;
@@ -34,6 +38,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(match role.as_str() {
             "negotiator" => negotiator::run(),
             "control" => control::run(),
+            "ca" => ca::run(),
             other => {
                 eprintln!("ikedaemon: unknown role {other}");
                 2

@@ -51,7 +51,8 @@ pub(crate) fn engine_settings(config: &Config) -> crate::ipc::EngineSettings {
 /// One unprivileged child and its channel.
 pub(crate) struct Kid {
     pub(crate) child: Child,
-    pub(crate) channel: Channel,
+    /// Shared: the ca's is used by the custody worker thread too.
+    pub(crate) channel: std::sync::Arc<Channel>,
 }
 
 /// The parent's state.
@@ -64,6 +65,8 @@ pub(crate) struct Parent {
     pub(crate) pid_lock: Option<PidLock>,
     pub(crate) negotiator: Kid,
     pub(crate) control: Kid,
+    /// Validates peers' certificates for the custody worker.
+    pub(crate) ca: Kid,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
     /// Certificate policies' credentials (key custody), by policy name.
@@ -178,7 +181,7 @@ fn spawn(role: &str) -> Result<Kid, String> {
         .map_err(|e| format!("IPC handshake with the {role} failed: {e}"))?;
     Ok(Kid {
         child,
-        channel: ours,
+        channel: std::sync::Arc::new(ours),
     })
 }
 
@@ -218,6 +221,33 @@ pub(crate) fn send_sockets(channel: &Channel, sockets: Vec<IkeSocket>) -> Result
             .map_err(|e| format!("cannot send a socket to the negotiator: {e}"))?;
     }
     Ok(())
+}
+
+/// The ca process's start: setup, then the CA sets.
+fn send_ca_start(
+    kid: &Kid,
+    setup: &ChildSetup,
+    config: &Config,
+    creds: &std::collections::HashMap<String, std::sync::Arc<super::certs::Credentials>>,
+) -> Result<(), String> {
+    let send = |m: &crate::ipc::ToCa| {
+        kid.channel
+            .send(0, m, &[])
+            .map_err(|e| format!("cannot send to the ca process: {e}"))
+    };
+    send(&crate::ipc::ToCa::Setup(setup.clone()))?;
+    send(&trust(config, creds))
+}
+
+/// The CA sets of a configuration, for the ca process.
+pub(crate) fn trust(
+    config: &Config,
+    creds: &std::collections::HashMap<String, std::sync::Arc<super::certs::Credentials>>,
+) -> crate::ipc::ToCa {
+    crate::ipc::ToCa::Trust {
+        sets: super::certs::trust_sets(creds),
+        allow_sha1: config.global.allow_sha1_certificates,
+    }
 }
 
 fn send_control_start(
@@ -363,6 +393,8 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
     send_negotiator_start(&negotiator, &setup, sockets, &config, &creds, spis)?;
     let control = spawn("control")?;
     send_control_start(&control, &setup, listener, access)?;
+    let ca = spawn("ca")?;
+    send_ca_start(&ca, &setup, &config, &creds)?;
     log_info!(
         "started: {} policies, kernel backend {}, negotiator pid {}, control pid {}",
         config.policies.len(),
@@ -378,6 +410,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         pid_lock,
         negotiator,
         control,
+        ca,
         stats: Stats {
             config_loads: 1,
             ..Stats::default()
@@ -402,8 +435,11 @@ impl Parent {
             .channel
             .send(0, &ToNegotiator::Shutdown, &[]);
         let _ = self.control.channel.send(0, &ToControl::Shutdown, &[]);
+        let _ = self.ca.channel.send(0, &crate::ipc::ToCa::Shutdown, &[]);
+        // The custody worker stops before the ca it talks to.
+        self.worker = None;
         let deadline = Instant::now() + Duration::from_secs(2);
-        for kid in [&mut self.negotiator, &mut self.control] {
+        for kid in [&mut self.negotiator, &mut self.control, &mut self.ca] {
             loop {
                 match kid.child.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
@@ -443,7 +479,7 @@ impl Parent {
     /// A child has exited: log which and why; `true` if one did.
     pub(crate) fn reap(&mut self) -> bool {
         let mut any = false;
-        for kid in [&mut self.negotiator, &mut self.control] {
+        for kid in [&mut self.negotiator, &mut self.control, &mut self.ca] {
             if let Ok(Some(status)) = kid.child.try_wait() {
                 log_error!(
                     "{} (pid {}) {}",

@@ -67,10 +67,13 @@ impl Parent {
         {
             failed = Some(format!("cannot watch the kernel socket: {e}"));
         }
+        let ca = std::sync::Arc::clone(&self.ca.channel);
         match mio::Waker::new(poll.registry(), CUSTODY).and_then(|waker| {
             let waker = std::sync::Arc::new(waker);
+            let chain = Box::new(super::ca_client::CaClient::new(ca)?);
             super::custody_worker::Worker::start(
                 std::sync::Arc::clone(&self.gate.signing),
+                chain,
                 move || {
                     let _ = waker.wake();
                 },
@@ -326,6 +329,10 @@ impl Parent {
                     .control
                     .channel
                     .send(0, &ToControl::LogLevel(level as u8), &[]);
+                let _ = self
+                    .ca
+                    .channel
+                    .send(0, &crate::ipc::ToCa::LogLevel(level as u8), &[]);
                 Response::Done(format!(
                     "logging {}",
                     if mode == LogMode::Verbose {
@@ -409,6 +416,13 @@ impl Parent {
             if let Err(e) = self.replace_sockets(&new) {
                 return Err(self.refuse_reload(refused(e)));
             }
+        }
+        if let Err(e) = self
+            .ca
+            .channel
+            .send(0, &super::parent::trust(&new, &creds), &[])
+        {
+            log_error!("cannot send the new CA sets to the ca process: {e}");
         }
         self.creds = creds;
         let g = &self.config.global;

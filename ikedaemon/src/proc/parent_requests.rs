@@ -149,14 +149,14 @@ impl Parent {
                     .sign(sa, &policy)
                     .and_then(|()| policy_secret(&self.config, &self.creds, &policy));
                 let post = Post::Sign {
-                    reserve: reserve_spi.then_some((policy, local, remote)),
+                    reserve: reserve_spi.then(|| (policy.clone(), local, remote)),
                 };
                 let work = Work::Sign {
                     octets,
                     prf,
                     hashes: peer_hashes,
                 };
-                self.custody_job(sa, request, secret, work, post);
+                self.custody_job(sa, request, policy, secret, work, post);
             }
             ParentRequest::Authenticate {
                 sa,
@@ -190,7 +190,7 @@ impl Parent {
                     prf,
                 });
                 let post = Post::Authenticate {
-                    policy,
+                    policy: policy.clone(),
                     peer_id,
                     child,
                 };
@@ -199,17 +199,19 @@ impl Parent {
                     sign,
                     hashes: peer_hashes,
                 };
-                self.custody_job(sa, request, secret, work, post);
+                self.custody_job(sa, request, policy, secret, work, post);
             }
         }
     }
 
     /// Queues an AUTH request for the custody worker, or answers it with
     /// the gate's (or the queue's) refusal.
+    #[allow(clippy::too_many_arguments)]
     fn custody_job(
         &mut self,
         sa: SaId,
         request: u64,
+        policy: String,
         secret: Result<super::secrets::PolicySecret, String>,
         work: Work,
         post: Post,
@@ -218,6 +220,7 @@ impl Parent {
             Ok(secret) => Job {
                 sa,
                 request,
+                policy,
                 secret,
                 work,
             },

@@ -91,9 +91,15 @@ pub(crate) struct PeerAuth {
 }
 
 /// Verifies the peer's AUTH against the policy's secret: the PSK MIC, or
-/// a certificate chain to the policy's CAs that binds the peer's ID and
-/// whose key verifies the signature.
-pub(crate) fn verify_peer_auth(secret: &PolicySecret, a: &PeerAuth) -> Result<(), String> {
+/// a certificate chain to the policy's CAs that binds the peer's ID (the
+/// `ca` process's verdict, through `chain`) and whose key verifies the
+/// signature.
+pub(crate) fn verify_peer_auth(
+    secret: &PolicySecret,
+    policy: &str,
+    a: &PeerAuth,
+    chain: &mut dyn super::ca_client::ChainCheck,
+) -> Result<(), String> {
     let peer_id = &a.peer_id;
     match secret {
         PolicySecret::Psk(psk) if a.method == AuthMethod::SHARED_KEY_MIC => {
@@ -105,8 +111,8 @@ pub(crate) fn verify_peer_auth(secret: &PolicySecret, a: &PeerAuth) -> Result<()
             "the peer {peer_id} authenticated with {}, the policy expects a pre-shared key",
             a.method
         )),
-        PolicySecret::Cert(c) => {
-            let key = super::certs::verify_peer(c, &a.certs, peer_id)?;
+        PolicySecret::Cert(_) => {
+            let key = chain.check(policy, &a.certs, peer_id)?;
             verify(a.method.0, &a.auth, &key, &a.octets)
                 .map_err(|e| format!("the signature of {peer_id} does not verify: {e}"))
         }
