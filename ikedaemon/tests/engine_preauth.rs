@@ -379,3 +379,16 @@ fn garbage_with_an_answered_message_id_reflects_nothing() {
     // The real first fragment again: the whole answer again.
     assert_eq!(w.b.engine.datagram(first, t).send.len(), out.send.len());
 }
+
+#[test]
+fn the_ike_sa_init_messages_are_let_go_once_established() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    // Before IKE_AUTH (its request lost), both sides hold them.
+    w.drop = vec![3];
+    let out = w.a.engine.initiate("p", w.a.addr, w.now);
+    w.pump(true, out);
+    assert!(w.a.engine.init_bytes() > 0 && w.b.engine.init_bytes() > 0);
+    w.tick(Duration::from_secs(2));
+    assert_established(&w);
+    assert_eq!((w.a.engine.init_bytes(), w.b.engine.init_bytes()), (0, 0));
+}

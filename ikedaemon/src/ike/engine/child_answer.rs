@@ -234,8 +234,7 @@ impl Engine {
         // A rekey's outbound SA waits until the initiator deletes the old
         // CHILD SA: before that it may not have the new inbound one.
         let outbound = ans.rekeys.is_none();
-        sa.waits
-            .push((request, ParentWait::InstallTheirs(Box::new(ans))));
+        sa.wait_for_parent(request, ParentWait::InstallTheirs(Box::new(ans)), now);
         out.parent.push(ParentRequest::InstallChild {
             sa: id,
             request,

@@ -103,6 +103,7 @@ impl Engine {
         id: SaId,
         rekeys: Option<u32>,
         policy: Arc<EnginePolicy>,
+        now: Now,
         out: &mut Outputs,
     ) {
         let Some(sa) = self.sas.get(&id) else { return };
@@ -156,7 +157,7 @@ impl Engine {
         }
         let request = self.next_request;
         self.next_request += 1;
-        sa.waits.push((request, ParentWait::Spi(Box::new(ex))));
+        sa.wait_for_parent(request, ParentWait::Spi(Box::new(ex)), now);
         out.parent.push(ParentRequest::ReserveSpi {
             sa: id,
             request,
@@ -417,8 +418,7 @@ impl Engine {
         let request = self.next_request;
         self.next_request += 1;
         let child = Box::new(keys.clone());
-        sa.waits
-            .push((request, ParentWait::InstallOurs(Box::new(keys), ex)));
+        sa.wait_for_parent(request, ParentWait::InstallOurs(Box::new(keys), ex), now);
         out.parent.push(ParentRequest::InstallChild {
             sa: id,
             request,

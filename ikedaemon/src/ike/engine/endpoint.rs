@@ -355,6 +355,40 @@ impl Engine {
             }
             self.remove(id, "no answer from the parent", &mut out);
         }
+        // A CREATE_CHILD_SA step whose parent answer is lost: taken as a
+        // refusal, so the exchange ends instead of waiting for ever.
+        let overdue: Vec<(SaId, u64, bool)> = self
+            .sas
+            .iter_mut()
+            .flat_map(|(id, sa)| {
+                sa.overdue_waits(now)
+                    .into_iter()
+                    .map(move |(r, spi)| (*id, r, spi))
+            })
+            .collect();
+        for (sa, request, spi) in overdue {
+            let why = format!(
+                "the parent did not answer within {}s",
+                super::sa::PARENT_ANSWER_TIMEOUT.as_secs()
+            );
+            let answer = if spi {
+                ParentAnswer::Reserved {
+                    sa,
+                    request,
+                    spi_in: Err(why),
+                }
+            } else {
+                ParentAnswer::Installed {
+                    sa,
+                    request,
+                    child: Err(why),
+                }
+            };
+            let o = self.parent_answer(answer, now);
+            out.send.extend(o.send);
+            out.parent.extend(o.parent);
+            out.events.extend(o.events);
+        }
         for (id, life) in self.guard.expired(now) {
             if let Some(sa) = self.sas.get(&id) {
                 let line = format!(
@@ -422,7 +456,17 @@ impl Engine {
             .values()
             .flat_map(|sa| sa.requests.values().map(|p| p.next_at))
             .min();
-        let parent = self.sas.values().filter_map(|sa| sa.parent_deadline).min();
+        let parent = self
+            .sas
+            .values()
+            .flat_map(|sa| {
+                sa.parent_deadline.into_iter().chain(
+                    sa.waits_since
+                        .values()
+                        .map(|t| *t + super::sa::PARENT_ANSWER_TIMEOUT),
+                )
+            })
+            .min();
         [
             retransmit,
             parent,
@@ -434,6 +478,15 @@ impl Engine {
         .into_iter()
         .flatten()
         .min()
+    }
+
+    /// Bytes of IKE_SA_INIT messages held for AUTH octets (freed once an
+    /// IKE SA is established).
+    pub fn init_bytes(&self) -> usize {
+        self.sas
+            .values()
+            .map(|sa| sa.init_ours.len() + sa.init_peers.len())
+            .sum()
     }
 
     /// Half-open IKE SAs (responder side).

@@ -194,6 +194,9 @@ pub(crate) struct IkeSa {
     pub(crate) work: std::collections::VecDeque<super::lifecycle::Work>,
     /// CREATE_CHILD_SA steps waiting for the parent, by request id.
     pub(crate) waits: Vec<(u64, super::lifecycle::ParentWait)>,
+    /// When each wait's request went to the parent (request id → time):
+    /// one unanswered for `PARENT_ANSWER_TIMEOUT` is taken as refused.
+    pub(crate) waits_since: std::collections::HashMap<u64, Now>,
     /// When the IKE SA is rekeyed.
     pub(crate) rekey_at: Option<Now>,
     /// When its initiator reauthenticates (carried over by rekeys).
@@ -368,6 +371,7 @@ impl IkeSa {
             life: super::lifecycle::Life::Active,
             work: std::collections::VecDeque::new(),
             waits: Vec::new(),
+            waits_since: std::collections::HashMap::new(),
             rekey_at: None,
             reauth_at: None,
             frag_size: None,
@@ -396,10 +400,50 @@ impl IkeSa {
         request
     }
 
+    /// A CREATE_CHILD_SA step waits for the parent's answer to `request`.
+    pub(crate) fn wait_for_parent(
+        &mut self,
+        request: u64,
+        wait: super::lifecycle::ParentWait,
+        now: Now,
+    ) {
+        self.waits.push((request, wait));
+        self.waits_since.insert(request, now);
+    }
+
+    /// The waits whose answer is overdue at `now`, with whether each
+    /// waits for an SPI (else for an install); forgotten here.
+    pub(crate) fn overdue_waits(&mut self, now: Now) -> Vec<(u64, bool)> {
+        let live: std::collections::HashSet<u64> = self.waits.iter().map(|(r, _)| *r).collect();
+        self.waits_since.retain(|r, _| live.contains(r));
+        let overdue: Vec<u64> = self
+            .waits_since
+            .iter()
+            .filter(|(_, t)| now.saturating_sub(**t) >= PARENT_ANSWER_TIMEOUT)
+            .map(|(r, _)| *r)
+            .collect();
+        overdue
+            .into_iter()
+            .map(|r| {
+                self.waits_since.remove(&r);
+                let spi = self
+                    .waits
+                    .iter()
+                    .any(|(q, w)| *q == r && matches!(w, super::lifecycle::ParentWait::Spi(_)));
+                (r, spi)
+            })
+            .collect()
+    }
+
     /// The SA is up: from now on it keeps the NAT mapping open if we are
     /// the side behind the NAT.
     pub(crate) fn established(&mut self, now: Now, rng: &mut dyn super::rng::Rng) {
         self.state = State::Established;
+        // Both AUTHs are done: the IKE_SA_INIT messages they covered are
+        // not needed again (a retransmitted IKE_SA_INIT request is matched
+        // by its hash in `requests_seen`).
+        self.init_ours = Vec::new();
+        self.init_peers = Vec::new();
         self.expires_at = self.policy.ike_expire.map(|d| now + d);
         self.rekey_at = self
             .policy

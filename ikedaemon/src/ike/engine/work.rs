@@ -93,14 +93,14 @@ impl Engine {
                     return Some(w);
                 }
                 let policy = c.policy.clone();
-                self.begin_child(id, Some(spi), policy, out);
+                self.begin_child(id, Some(spi), policy, now, out);
                 None
             }
             Work::NewChild(policy) => {
                 if life != Life::Active {
                     return Some(Work::NewChild(policy));
                 }
-                self.begin_child(id, None, policy, out);
+                self.begin_child(id, None, policy, now, out);
                 None
             }
             Work::Send(ex) => {
