@@ -143,6 +143,60 @@ fn missing_user_and_chroot_are_one_line_errors() {
         ));
 }
 
+#[test]
+fn a_chroot_others_can_write_is_refused() {
+    common::require_root();
+    common::test_user();
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let chroot = dir.path().join("empty");
+    std::fs::create_dir(&chroot).unwrap();
+    std::fs::set_permissions(&chroot, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = write_config(dir.path(), &common::config(&chroot, "", &[]));
+    let out = ikedaemon()
+        .args(["-d", "-f"])
+        .arg(&conf)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("must be owned by root and writable by root only")
+            && err.contains("mode 0777"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_private_key_not_owned_by_its_reader_is_refused() {
+    common::require_root();
+    let (uid, _) = common::test_user();
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.psk");
+    std::fs::write(&key, "secret\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    nix::unistd::chown(&key, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+    let policy = format!(
+        "  - name: p\n    remote: {{address: 192.0.2.2}}\n    auth: {{psk_file: {}}}\n",
+        key.display()
+    );
+    let conf = write_config(dir.path(), &common::config(dir.path(), "", &[policy]));
+    let out = ikedaemon()
+        .args(["-n", "-f"])
+        .arg(&conf)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains(&format!("is owned by uid {uid}, not by uid 0 who reads it")),
+        "{err}"
+    );
+}
+
 /// Every `.Bd -literal` block under EXAMPLES of ikedaemon.conf(5) that is
 /// a whole configuration passes `ikedaemon -n` (with the files it names
 /// created next to it).

@@ -354,6 +354,25 @@ fn socket_group_members_may_use_ikectl() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no SAs");
+    // Members may look; changing state (here a reload) needs root.
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            &format!("--regid={gid}"),
+            "--clear-groups",
+        ])
+        .arg(ikectl_bin())
+        .arg("-s")
+        .arg(&d.socket)
+        .arg("reload")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs root"),
+        "{out:?}"
+    );
+    assert!(!d.log_text().contains("configuration reloaded"));
 }
 
 #[test]

@@ -392,3 +392,35 @@ fn the_ike_sa_init_messages_are_let_go_once_established() {
     assert_established(&w);
     assert_eq!((w.a.engine.init_bytes(), w.b.engine.init_bytes()), (0, 0));
 }
+
+#[test]
+fn an_ike_sa_init_request_with_an_unknown_critical_payload_is_answered_unsupported_critical() {
+    let mut w = pair("aes128-sha256-x25519", "aes128-sha256-x25519");
+    let good = first_request(&mut w);
+    let mut m = Message::decode(&good.bytes).unwrap();
+    m.payloads.push(Payload::Unknown {
+        kind: ikedaemon::ike::wire::PayloadType(200),
+        critical: true,
+        data: vec![1, 2, 3],
+    });
+    let bad = Datagram {
+        bytes: m.encode().unwrap(),
+        ..good.clone()
+    };
+    let out = w.b.engine.datagram(bad.clone(), Duration::ZERO);
+    assert_eq!(out.send.len(), 1);
+    let answer = Message::decode(&out.send[0].bytes).unwrap();
+    assert_eq!(
+        answer.to_string(),
+        "IKE_SA_INIT response 0 [ N(UNSUPP_CRIT) ]",
+        "{answer:?}"
+    );
+    assert!(
+        format!("{answer:?}").contains("PayloadType(200)"),
+        "{answer:?}"
+    );
+    assert_eq!(w.b.engine.half_open(), 0, "no state");
+    // Rate-limited: the same source gets nothing more within a second.
+    let out = w.b.engine.datagram(bad, Duration::from_millis(100));
+    assert!(out.send.is_empty());
+}

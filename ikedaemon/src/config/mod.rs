@@ -40,7 +40,7 @@ pub use model::{
 };
 pub use proposal::{DEFAULT_ESP, DEFAULT_IKE};
 pub use scalar::{ByteSize, TimeSpan, format_duration};
-pub use secret::Redacted;
+pub use secret::{Redacted, read_private};
 pub use selector::{PortRange, TrafficSelector, TsAddress};
 
 use build::Ctx;

@@ -44,6 +44,52 @@ pub(crate) fn access_word(mode: u32) -> &'static str {
     }
 }
 
+/// A file holding a secret must be owned by the user reading it (root,
+/// for the daemon: no other user may have written the key it uses) and
+/// accessible by that owner only.
+fn private_file_ok(what: &str, path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(format!(
+            "{what} {} is owned by uid {}, not by uid {euid} who reads it; chown it",
+            path.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.permissions().mode();
+    if mode_too_open(mode) {
+        return Err(too_open_message(what, path, mode));
+    }
+    Ok(())
+}
+
+/// Reads a private file (a private key, at most 64 KiB) through the
+/// descriptor whose owner and mode were checked, so that nothing can be
+/// swapped in between the check and the read.
+pub fn read_private(what: &str, path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
+    let file = open_nonblocking(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{what} {} is not a regular file", path.display()));
+    }
+    private_file_ok(what, path, &meta)?;
+    let cap = usize::try_from(MAX_SECRET_BYTES + 1).unwrap_or(usize::MAX);
+    let mut buf = Zeroizing::new(Vec::with_capacity(cap));
+    file.take(MAX_SECRET_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    if buf.len() as u64 > MAX_SECRET_BYTES {
+        return Err(format!(
+            "{what} {} is larger than {MAX_SECRET_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(buf)
+}
+
 /// Opens `path` for reading without blocking: a FIFO (or a device) named
 /// where a file is expected would otherwise hang the root parent in
 /// open(2) until someone writes to it. Callers check for a regular file on
@@ -92,12 +138,8 @@ impl FileRef<'_> {
                 format!("{} {} is not a regular file", self.what, path.display()),
             ));
         }
-        let mode = meta.permissions().mode();
-        if private && mode_too_open(mode) {
-            return Err(self.fail(
-                ErrorKind::Permission,
-                too_open_message(self.what, path, mode),
-            ));
+        if private && let Err(e) = private_file_ok(self.what, path, &meta) {
+            return Err(self.fail(ErrorKind::Permission, e));
         }
         Ok((file, meta.len()))
     }

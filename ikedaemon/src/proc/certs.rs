@@ -53,9 +53,7 @@ pub(crate) fn load(
             continue;
         };
         let ours = read_pem_certs(cert)?.remove(0);
-        let key_bytes = zeroize::Zeroizing::new(
-            std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?,
-        );
+        let key_bytes = crate::config::read_private("private_key", key)?;
         let key = PrivateKey::load(&key_bytes).map_err(|e| format!("{}: {e}", key.display()))?;
         let mut cas = Vec::new();
         for c in ca {

@@ -14,6 +14,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use privsep::Channel;
 
+use super::control_access::{IDLE_TIMEOUT, MAX_BACKLOG, MAX_CLIENTS, refusal, room_for};
 use crate::control_proto::{self, Event, FrameError, MAX_FRAME, Request, Response};
 use crate::ipc::{FromControl, ToControl};
 use crate::{log_error, log_info, log_verbose};
@@ -21,7 +22,6 @@ use crate::{log_error, log_info, log_verbose};
 const CHANNEL: Token = Token(0);
 const LISTENER: Token = Token(1);
 const FIRST_CLIENT: usize = 16;
-const MAX_CLIENTS: usize = 64;
 
 /// The uid and gid of the process at the other end of a unix socket.
 #[cfg(target_os = "linux")]
@@ -43,6 +43,10 @@ struct Client {
     outbuf: Vec<u8>,
     monitor: bool,
     uid: u32,
+    /// When it last sent something.
+    active: std::time::Instant,
+    /// Requests forwarded and not yet answered.
+    waiting: u32,
 }
 
 struct Control {
@@ -126,7 +130,8 @@ impl Control {
         }
         let mut events = Events::with_capacity(64);
         loop {
-            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(60))) {
+            self.drop_idle(&poll);
+            if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(10))) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
                 }
@@ -181,9 +186,9 @@ impl Control {
                     continue;
                 }
             };
-            if !self.allowed(uid, gid) || self.clients.len() >= MAX_CLIENTS {
-                let why = if self.clients.len() >= MAX_CLIENTS {
-                    "too many ikectl clients".to_string()
+            if !self.allowed(uid, gid) || !room_for(uid, self.clients.len()) {
+                let why = if self.allowed(uid, gid) {
+                    format!("too many ikectl clients ({MAX_CLIENTS}, the last slot is root's)")
                 } else {
                     format!(
                         "permission denied: uid {uid} is neither root nor in the socket's group"
@@ -220,6 +225,8 @@ impl Control {
                     outbuf: Vec::new(),
                     monitor: false,
                     uid,
+                    active: std::time::Instant::now(),
+                    waiting: 0,
                 },
             );
         }
@@ -246,6 +253,7 @@ impl Control {
                         break;
                     }
                     Ok(n) => {
+                        c.active = std::time::Instant::now();
                         c.inbuf.extend_from_slice(&chunk[..n]);
                         if c.inbuf.len() > MAX_FRAME + 4 {
                             gone = true;
@@ -270,11 +278,19 @@ impl Control {
             }
         }
         for req in requests {
-            if req == Request::Monitor
-                && let Some(c) = self.clients.get_mut(&id)
-            {
+            let Some(c) = self.clients.get_mut(&id) else {
+                break;
+            };
+            if let Some(why) = refusal(c.uid, &req) {
+                log_info!("ikectl client {id}: {why}");
+                c.outbuf
+                    .extend(control_proto::encode(&Response::Error(why)));
+                continue;
+            }
+            if req == Request::Monitor {
                 c.monitor = true;
             }
+            c.waiting += 1;
             if let Err(e) = self.channel.send(id, &FromControl::Request(req), &[]) {
                 log_error!("cannot forward a request to the parent: {e}");
             }
@@ -287,9 +303,38 @@ impl Control {
 
     fn queue(&mut self, poll: &Poll, id: u32, resp: &Response) {
         if let Some(c) = self.clients.get_mut(&id) {
+            if !matches!(resp, Response::Event(_)) {
+                c.waiting = c.waiting.saturating_sub(1);
+            }
             c.outbuf.extend(control_proto::encode(resp));
+            if c.outbuf.len() > MAX_BACKLOG {
+                log_info!(
+                    "ikectl client {id} dropped: it does not read ({} bytes waiting)",
+                    c.outbuf.len()
+                );
+                self.drop_client(poll, id);
+                return;
+            }
         }
         self.flush(poll, id);
+    }
+
+    /// Drops clients that sent nothing and wait for nothing for
+    /// `IDLE_TIMEOUT` (a `monitor` waits for events: it stays).
+    fn drop_idle(&mut self, poll: &Poll) {
+        let idle: Vec<u32> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| !c.monitor && c.waiting == 0 && c.active.elapsed() >= IDLE_TIMEOUT)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in idle {
+            log_info!(
+                "ikectl client {id} dropped: idle for {}s",
+                IDLE_TIMEOUT.as_secs()
+            );
+            self.drop_client(poll, id);
+        }
     }
 
     fn flush(&mut self, poll: &Poll, id: u32) {

@@ -38,6 +38,10 @@ pub(super) struct Negotiator {
     /// the parent's `Start` commits it.
     pending: Vec<Sock>,
     pub(super) stats: Stats,
+    /// Answers to unknown senders (INVALID_MAJOR_VERSION), rate-limited.
+    pub(super) answers: crate::ike::engine::stateless::AnswerBudget,
+    /// Failure lines, rate-limited per peer.
+    pub(super) failures: super::failure_log::FailureLog,
     /// `NeedSpis` is out, not yet answered.
     pub(super) spis_asked: bool,
     /// When the live SAs are next reported to the parent.
@@ -68,6 +72,8 @@ fn start() -> Result<Negotiator, String> {
         pending: Vec::new(),
         stats: Stats::default(),
         spis_asked: false,
+        failures: Default::default(),
+        answers: Default::default(),
         next_report: super::reconcile::INTERVAL,
     };
     // Sockets, policies and the first SPIs, until Start.
@@ -392,6 +398,10 @@ impl Negotiator {
                 self.stats.malformed += 1;
                 if let WireErrorKind::MajorVersion(v) = e.kind {
                     log_verbose!("IKE version {v} message from {from} to {to}");
+                    let now = self.now();
+                    if !self.answers.allow(from.ip(), now) {
+                        return None;
+                    }
                     return super::endpoint::invalid_major_version(ike, natt);
                 }
                 log_verbose!("dropped a malformed datagram from {from} to {to}: {e}");

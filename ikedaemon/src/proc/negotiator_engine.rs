@@ -259,9 +259,14 @@ impl Negotiator {
 
     fn report(&mut self, ev: Event) {
         let line = match &ev {
-            Event::IkeEstablished { line, .. }
-            | Event::Failed { line, .. }
-            | Event::Info { line, .. } => line.clone(),
+            Event::Failed { line, .. } => {
+                let now = self.now();
+                match self.failures.admit(line, now) {
+                    Some(l) => l,
+                    None => return,
+                }
+            }
+            Event::IkeEstablished { line, .. } | Event::Info { line, .. } => line.clone(),
             Event::ChildOutbound { spi_in, .. } => {
                 let msg = FromNegotiator::ActivateOutbound(*spi_in);
                 if let Err(e) = self.channel.send(0, &msg, &[]) {

@@ -75,6 +75,9 @@ pub(crate) struct Parent {
     pub(crate) worker: Option<super::custody_worker::Worker>,
     /// AUTH requests at the worker.
     pub(crate) in_flight: super::parent_requests::InFlight,
+    /// The negotiator's and the control process's channels hold messages
+    /// not read yet (the per-round budget ran out).
+    pub(crate) unread: [bool; 2],
     /// The negotiator's reports of live SAs.
     pub(crate) reconciler: super::reconcile::Reconciler,
     /// Which policy each IKE SA may use (its AUTH, the parent's verdict).
@@ -167,6 +170,25 @@ fn check_identity(config: &Config) -> Result<(), String> {
         return Err(format!(
             "chroot directory {} does not exist",
             chroot.display()
+        ));
+    }
+    chroot_safe(chroot)
+}
+
+/// The children's chroot must be root's and writable by root only: an
+/// unprivileged process that could write there could plant files for them
+/// (or, if it is their own user, keep state across the privilege drop).
+pub(crate) fn chroot_safe(chroot: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(chroot)
+        .map_err(|e| format!("chroot directory {}: {e}", chroot.display()))?;
+    let mode = meta.permissions().mode();
+    if meta.uid() != 0 || mode & 0o022 != 0 {
+        return Err(format!(
+            "chroot directory {} must be owned by root and writable by root only (it is owned by uid {}, mode {:04o}); chown root and chmod go-w it",
+            chroot.display(),
+            meta.uid(),
+            mode & 0o7777
         ));
     }
     Ok(())
@@ -420,6 +442,7 @@ pub(crate) fn start(args: Args) -> Result<Parent, String> {
         worker: None,
         in_flight: Default::default(),
         reconciler: Default::default(),
+        unread: [false; 2],
         gate,
         signals: Some(signals),
         kernel,

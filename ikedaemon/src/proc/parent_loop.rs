@@ -23,6 +23,10 @@ const CONTROL: Token = Token(1);
 const KERNEL: Token = Token(2);
 const CUSTODY: Token = Token(3);
 const FIRST_SIGNAL: usize = 8;
+/// Messages taken from one child's channel per round of the loop: a busy
+/// negotiator (or a flood of ikectl requests) cannot keep kernel events,
+/// signals and the other child waiting; what is left is read next round.
+const PER_WAKE: usize = 128;
 
 enum Step {
     Continue,
@@ -97,6 +101,11 @@ impl Parent {
                 t.saturating_duration_since(std::time::Instant::now())
                     .min(Duration::from_secs(30))
             });
+            let wait = if self.unread.iter().any(|u| *u) {
+                Duration::ZERO
+            } else {
+                wait
+            };
             if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -111,6 +120,23 @@ impl Parent {
                 || events.iter().any(|e| e.token() == KERNEL);
             if kernel_due {
                 self.on_kernel();
+            }
+            // Channels left unread last round (mio reports edges only).
+            let mut leftover = Vec::new();
+            for (i, token) in [NEGOTIATOR, CONTROL].into_iter().enumerate() {
+                if self.unread[i] && !events.iter().any(|e| e.token() == token) {
+                    leftover.push(token);
+                }
+            }
+            for token in leftover {
+                let step = if token == NEGOTIATOR {
+                    self.on_negotiator()
+                } else {
+                    self.on_control()
+                };
+                if let Step::Exit(code) = step {
+                    return self.shutdown(code);
+                }
             }
             for ev in events.iter() {
                 let step = match ev.token() {
@@ -193,10 +219,13 @@ impl Parent {
     }
 
     fn on_negotiator(&mut self) -> Step {
-        loop {
+        for _ in 0..PER_WAKE {
             let r = match next_message::<FromNegotiator>(&self.negotiator.channel, "negotiator") {
                 Ok(Some(r)) => r,
-                Ok(None) => return Step::Continue,
+                Ok(None) => {
+                    self.unread[0] = false;
+                    return Step::Continue;
+                }
                 Err(()) => return self.channel_closed("negotiator"),
             };
             match r.msg {
@@ -258,13 +287,18 @@ impl Parent {
                 }
             }
         }
+        self.unread[0] = true;
+        Step::Continue
     }
 
     fn on_control(&mut self) -> Step {
-        loop {
+        for _ in 0..PER_WAKE {
             let r = match next_message::<FromControl>(&self.control.channel, "control process") {
                 Ok(Some(r)) => r,
-                Ok(None) => return Step::Continue,
+                Ok(None) => {
+                    self.unread[1] = false;
+                    return Step::Continue;
+                }
                 Err(()) => return self.channel_closed("control process"),
             };
             match r.msg {
@@ -274,6 +308,8 @@ impl Parent {
                 FromControl::Request(req) => self.request(r.peer, req),
             }
         }
+        self.unread[1] = true;
+        Step::Continue
     }
 
     fn reply(&self, peer: u32, resp: Response) {

@@ -320,7 +320,24 @@ impl Engine {
         let mid = outer.header.message_id;
         let request = !outer.header.response;
         if !matches!(outer.payloads.last(), Some(Payload::Fragment(_))) {
-            let m = self.open(id, d, outer)?;
+            let m = match self.open_checked(id, d, outer) {
+                Ok(m) => m,
+                Err(Some(kind)) if request => {
+                    // §2.5: the request authenticated but carries a
+                    // critical payload we do not know.
+                    let mut n = crate::ike::wire::NotifyPayload::flag(
+                        crate::ike::wire::NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD,
+                    );
+                    n.data = crate::ike::wire::NotifyData::PayloadType(kind);
+                    if let Some(sa) = self.sas.get_mut(&id) {
+                        sa.requests_seen
+                            .insert(mid, super::sa::RequestSeen::of(&d.bytes));
+                    }
+                    let _ = self.answer(id, outer.header.exchange, mid, &[Payload::Notify(n)], out);
+                    return None;
+                }
+                Err(_) => return None,
+            };
             if request && let Some(sa) = self.sas.get_mut(&id) {
                 sa.requests_seen
                     .insert(mid, super::sa::RequestSeen::of(&d.bytes));
@@ -366,14 +383,27 @@ impl Engine {
         }
     }
 
-    /// Opens a protected message for `id`; `None` (and dropped) if it
-    /// does not authenticate.
-    pub(super) fn open(&self, id: SaId, d: &Datagram, outer: &Message) -> Option<Message> {
-        let sa = self.sas.get(&id)?;
-        let inb = sa.inb.as_ref()?;
-        crate::ike::protect::open_message(&d.bytes, outer, inb)
-            .ok()
-            .map(|(m, _)| m)
+    /// Opens a protected message for `id`: `Err(Some(type))` when it
+    /// authenticated but carries an unknown critical payload of that type,
+    /// `Err(None)` when it does not authenticate or decode.
+    pub(super) fn open_checked(
+        &self,
+        id: SaId,
+        d: &Datagram,
+        outer: &Message,
+    ) -> Result<Message, Option<u8>> {
+        let sa = self.sas.get(&id).ok_or(None)?;
+        let inb = sa.inb.as_ref().ok_or(None)?;
+        match crate::ike::protect::open_message(&d.bytes, outer, inb) {
+            Ok((m, _)) => Ok(m),
+            Err(crate::ike::protect::ProtectError::Decode(e))
+                if e.notify()
+                    == Some(crate::ike::wire::NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD) =>
+            {
+                Err(e.notify_data().first().copied())
+            }
+            Err(_) => Err(None),
+        }
     }
 
     /// Responder: the IKE_AUTH request.

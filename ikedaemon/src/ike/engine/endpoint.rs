@@ -147,6 +147,9 @@ pub struct Engine {
     pub(super) fragments_in: u64,
     /// Half-open accounting and COOKIEs.
     pub(super) guard: super::dos::Guard,
+    /// Answers before any state exists (UNSUPPORTED_CRITICAL_PAYLOAD to an
+    /// IKE_SA_INIT request), rate-limited.
+    pub(super) answers: super::stateless::AnswerBudget,
     /// Parent-issued SPIs for new IKE SAs (`spis_from_parent`).
     spi_pool: std::collections::VecDeque<SaId>,
     /// The id of our next request to the parent.
@@ -194,6 +197,7 @@ impl Engine {
             malformed: 0,
             rekeys: RekeyStats::default(),
             spi_pool: std::collections::VecDeque::new(),
+            answers: Default::default(),
         }
     }
 
@@ -248,8 +252,9 @@ impl Engine {
         // Decoded once here; the handlers get the message.
         let m = match Message::decode(&d.bytes) {
             Ok(m) => m,
-            Err(_) => {
+            Err(e) => {
                 self.malformed += 1;
+                self.unsupported_critical_in_init(&d, &e, now, &mut out);
                 return out;
             }
         };
@@ -288,6 +293,48 @@ impl Engine {
         }
         self.pump_all(now, &mut out);
         out
+    }
+
+    /// RFC 7296 §2.5: an IKE_SA_INIT request with a critical payload we do
+    /// not know is answered UNSUPPORTED_CRITICAL_PAYLOAD (no state kept;
+    /// rate-limited, the sender is unproven).
+    fn unsupported_critical_in_init(
+        &mut self,
+        d: &Datagram,
+        e: &crate::ike::wire::WireError,
+        now: Now,
+        out: &mut Outputs,
+    ) {
+        use crate::ike::wire::{ExchangeType, Header, NotifyPayload, NotifyType, Payload};
+        if e.notify() != Some(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD) {
+            return;
+        }
+        let Ok(info) = Header::decode(&d.bytes) else {
+            return;
+        };
+        let h = info.header;
+        let init_request = h.exchange == ExchangeType::IKE_SA_INIT
+            && !h.response
+            && h.initiator
+            && h.spi_i != 0
+            && h.spi_r == 0
+            && h.message_id == 0;
+        if !init_request || !self.answers.allow(d.remote.ip(), now) {
+            return;
+        }
+        let mut n = NotifyPayload::flag(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD);
+        n.data = crate::ike::wire::NotifyData::PayloadType(e.notify_data()[0]);
+        let m = Message {
+            header: Header {
+                response: true,
+                initiator: false,
+                ..h
+            },
+            payloads: vec![Payload::Notify(n)],
+        };
+        if let Ok(bytes) = m.encode() {
+            out.send.push(Datagram { bytes, ..d.clone() });
+        }
     }
 
     /// Handles one answer from the parent.

@@ -28,6 +28,7 @@ pub mod natd;
 pub mod policy;
 pub mod rng;
 mod sa;
+pub mod stateless;
 pub mod ts;
 mod work;
 
