@@ -263,6 +263,54 @@ impl PfKeyKernel {
         Ok(m)
     }
 
+    /// The direction, selector and reqid (none for a bypass or discard
+    /// policy) of a dumped policy, whoever installed it.
+    fn policy_key(m: &Message) -> Option<(FlowDir, Selector, Option<u32>)> {
+        let Some(ExtBody::Policy(p)) = m.get(ExtKind::Policy) else {
+            return None;
+        };
+        let (src, dst) = (
+            m.address(ExtKind::AddressSrc)?,
+            m.address(ExtKind::AddressDst)?,
+        );
+        let dir = match p.dir {
+            Direction::Inbound => FlowDir::In,
+            Direction::Outbound => FlowDir::Out,
+            Direction::Forward => FlowDir::Fwd,
+            _ => return None,
+        };
+        let proto = if src.proto == 255 { 0 } else { src.proto };
+        let selector = Selector {
+            src: (src.addr.ip(), src.prefix_len),
+            dst: (dst.addr.ip(), dst.prefix_len),
+            proto,
+            sport: src.addr.port(),
+            dport: dst.addr.port(),
+        };
+        Some((dir, selector, p.requests.first().map(|r| r.reqid)))
+    }
+
+    /// A policy with `flow`'s selector and direction that ikedaemon did
+    /// not install. PF_KEY has no lookup by selector (SADB_X_SPDGET takes
+    /// the kernel's id), so the SPD is dumped: linear in its size, once
+    /// per flow added.
+    fn foreign_policy(&mut self, flow: &Flow) -> Result<bool, KernelError> {
+        let reqids = self.reqids();
+        let dump = match self.requests.spd_dump() {
+            Ok(v) => v,
+            Err(e) if e.kernel_errno() == Some(libc::ENOENT) => Vec::new(),
+            Err(e) => return Err(kernel_error("SADB_X_SPDDUMP", e)),
+        };
+        Ok(dump
+            .iter()
+            .filter_map(Self::policy_key)
+            .any(|(dir, sel, reqid)| {
+                dir == flow.dir
+                    && sel == flow.selector
+                    && !reqid.is_some_and(|r| reqids.contains(&r))
+            }))
+    }
+
     fn flow_of(&self, m: &Message, reqids: &RangeInclusive<u32>) -> Option<Flow> {
         let Some(ExtBody::Policy(p)) = m.get(ExtKind::Policy) else {
             return None;
@@ -537,6 +585,12 @@ impl Kernel for PfKeyKernel {
     }
 
     fn add_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
+        if self.foreign_policy(flow)? {
+            return Err(KernelError::Foreign(format!(
+                "a {:?} policy for {} that ikedaemon did not install is in the kernel; leaving it alone",
+                flow.dir, flow.selector
+            )));
+        }
         let m = self.flow_message(MessageType::XSpdUpdate, flow, true)?;
         let reply = self
             .requests
@@ -552,6 +606,13 @@ impl Kernel for PfKeyKernel {
     }
 
     fn delete_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
+        // Someone may have replaced ours with a policy of their own since.
+        if self.foreign_policy(flow)? {
+            return Err(KernelError::Foreign(format!(
+                "a {:?} policy for {} that ikedaemon did not install is in the kernel; leaving it alone",
+                flow.dir, flow.selector
+            )));
+        }
         let m = self.flow_message(MessageType::XSpdDelete, flow, false)?;
         let reply = self
             .requests

@@ -24,6 +24,10 @@ pub(crate) enum KernelError {
         /// strerror, sometimes with a hint.
         msg: String,
     },
+    /// A kernel policy with the same selector belongs to someone else
+    /// (another daemon, the administrator): it is left alone.
+    #[error("{0}")]
+    Foreign(String),
     /// The request cannot be expressed with this backend.
     #[error("{0}")]
     Unsupported(String),

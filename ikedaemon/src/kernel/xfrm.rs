@@ -404,6 +404,39 @@ impl XfrmKernel {
         }
     }
 
+    /// An error when the kernel holds a policy with `flow`'s selector and
+    /// direction that ikedaemon did not install.
+    fn refuse_foreign(&mut self, flow: &Flow) -> Result<(), KernelError> {
+        let id = PolicyId {
+            user_policy_id: UserPolicyId {
+                selector: selector(&flow.selector),
+                index: 0,
+                direction: dir(flow.dir),
+            },
+            nlas: Vec::new(),
+        };
+        let answers =
+            match self.request(XfrmMessage::GetPolicy(id), NLM_F_ACK, "XFRM_MSG_GETPOLICY") {
+                Ok(a) => a,
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e) => return Err(e),
+            };
+        let reqids = self.reqids();
+        let foreign = answers.iter().any(|m| match m {
+            XfrmMessage::AddPolicy(p) | XfrmMessage::UpdatePolicy(p) => {
+                Self::flow_from(&p.user_policy_info, &p.nlas, &reqids).is_none()
+            }
+            _ => false,
+        });
+        if foreign {
+            return Err(KernelError::Foreign(format!(
+                "a {:?} policy for {} that ikedaemon did not install is in the kernel; leaving it alone",
+                flow.dir, flow.selector
+            )));
+        }
+        Ok(())
+    }
+
     fn flow_from(
         info: &UserPolicyInfo,
         nlas: &[XfrmAttrs],
@@ -564,6 +597,9 @@ impl Kernel for XfrmKernel {
     }
 
     fn add_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
+        // UPDPOLICY replaces a policy with the same selector and direction
+        // whoever installed it: look first, and leave a foreign one alone.
+        self.refuse_foreign(flow)?;
         let (osrc, odst) = flow.sa.outer;
         let tunnel = flow.sa.mode == Mode::Tunnel;
         let tmpl = UserTemplate {
@@ -605,6 +641,8 @@ impl Kernel for XfrmKernel {
     }
 
     fn delete_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
+        // Someone may have replaced ours with a policy of their own since.
+        self.refuse_foreign(flow)?;
         let msg = PolicyId {
             user_policy_id: UserPolicyId {
                 selector: selector(&flow.selector),
