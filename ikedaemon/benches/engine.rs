@@ -155,7 +155,7 @@ fn policy(peer: &str, local_ts: &str, remote_ts: &str) -> EnginePolicy {
         local_ts: vec![r(local_ts)],
         remote_ts: vec![r(remote_ts)],
         transport: false,
-        cert: None,
+        certs: Vec::new(),
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),

@@ -71,8 +71,9 @@ pub struct PolicySpec {
     pub remote_ts: Vec<TsSpec>,
     /// Transport mode.
     pub transport: bool,
-    /// Our certificate (DER), for CERT payloads (public data).
-    pub cert: Option<Vec<u8>>,
+    /// Our certificate and its intermediate CAs (DER), for CERT payloads
+    /// (public data).
+    pub certs: Vec<Vec<u8>>,
     /// SHA-1 of our CAs' public keys, for CERTREQ (public data).
     pub ca_hashes: Vec<[u8; 20]>,
     /// Liveness-check interval in seconds (0: off).
@@ -114,7 +115,7 @@ impl PolicySpec {
             local_ts: self.local_ts.clone(),
             remote_ts: self.remote_ts.clone(),
             transport: self.transport,
-            cert: self.cert.clone(),
+            certs: self.certs.clone(),
             certreq: self.ca_hashes.concat(),
             dpd: secs(self.dpd_secs),
             childless: self.childless,

@@ -105,7 +105,7 @@ fn fragmenting_pair(cert_len: usize, frag: usize, max_message: usize) -> World {
         "198.51.100.0-198.51.100.255",
         "203.0.113.0-203.0.113.255",
     );
-    pa.cert = Some(vec![0x30; cert_len]);
+    pa.certs = vec![vec![0x30; cert_len]];
     let pb = policy(
         "p",
         "192.0.2.1",
@@ -423,4 +423,29 @@ fn an_ike_sa_init_request_with_an_unknown_critical_payload_is_answered_unsupport
     // Rate-limited: the same source gets nothing more within a second.
     let out = w.b.engine.datagram(bad, Duration::from_millis(100));
     assert!(out.send.is_empty());
+}
+
+#[test]
+fn a_message_larger_than_one_sk_payload_goes_in_fragments_and_is_taken_within_the_limit() {
+    // Three CERT payloads of 50,000 bytes: no single SK payload (at most
+    // 65,535 bytes) holds them, fragments do.
+    let mut w = fragmenting_pair(0, 4000, 200_000);
+    w.a.engine.set_policies(vec![{
+        let mut p = policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        );
+        p.certs = vec![vec![0x30; 50_000]; 3];
+        p
+    }]);
+    w.start();
+    assert_established(&w);
+    assert!(
+        w.b.engine.fragments_reassembled() >= 38,
+        "{}",
+        w.b.engine.fragments_reassembled()
+    );
 }

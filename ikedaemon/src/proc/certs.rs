@@ -14,8 +14,9 @@ use crate::ike::crypto::sig_keys::PrivateKey;
 
 /// One certificate policy's credentials.
 pub(crate) struct Credentials {
-    /// Our certificate (DER), sent in CERT payloads.
-    pub(crate) cert_der: Vec<u8>,
+    /// Our certificate and the intermediate CA certificates that follow
+    /// it in its file (DER), each sent in a CERT payload.
+    pub(crate) chain_der: Vec<Vec<u8>>,
     /// Our private key.
     pub(crate) key: PrivateKey,
     /// The CAs a peer's certificate must chain to (DER), for the `ca`
@@ -52,7 +53,10 @@ pub(crate) fn load(
         let AuthSpec::Certificate { cert, key, ca } = &p.auth else {
             continue;
         };
-        let ours = read_pem_certs(cert)?.remove(0);
+        let chain_der = read_pem_certs(cert)?
+            .iter()
+            .map(|c| c.to_der().map_err(|e| format!("{}: {e}", cert.display())))
+            .collect::<Result<Vec<_>, _>>()?;
         let key_bytes = crate::config::read_private("private_key", key)?;
         let key = PrivateKey::load(&key_bytes).map_err(|e| format!("{}: {e}", key.display()))?;
         let mut cas = Vec::new();
@@ -71,7 +75,7 @@ pub(crate) fn load(
         out.insert(
             p.name.clone(),
             std::sync::Arc::new(Credentials {
-                cert_der: ours.to_der().map_err(|e| e.to_string())?,
+                chain_der,
                 key,
                 ca_ders,
                 ca_hashes,

@@ -44,6 +44,8 @@ pub(super) struct Negotiator {
     pub(super) failures: super::failure_log::FailureLog,
     /// `NeedSpis` is out, not yet answered.
     pub(super) spis_asked: bool,
+    /// The most IKE SAs since memory was last given back.
+    pub(super) sa_peak: usize,
     /// When the live SAs are next reported to the parent.
     pub(super) next_report: crate::ike::engine::Now,
 }
@@ -72,6 +74,7 @@ fn start() -> Result<Negotiator, String> {
         pending: Vec::new(),
         stats: Stats::default(),
         spis_asked: false,
+        sa_peak: 0,
         failures: Default::default(),
         answers: Default::default(),
         next_report: super::reconcile::INTERVAL,
@@ -398,11 +401,11 @@ impl Negotiator {
                 self.stats.malformed += 1;
                 if let WireErrorKind::MajorVersion(v) = e.kind {
                     log_verbose!("IKE version {v} message from {from} to {to}");
+                    // Only an answer that would go out counts against the
+                    // budget (IKEv1 and responses get none).
+                    let reply = super::endpoint::invalid_major_version(ike, natt)?;
                     let now = self.now();
-                    if !self.answers.allow(from.ip(), now) {
-                        return None;
-                    }
-                    return super::endpoint::invalid_major_version(ike, natt);
+                    return self.answers.allow(from.ip(), now).then_some(reply);
                 }
                 log_verbose!("dropped a malformed datagram from {from} to {to}: {e}");
                 None

@@ -15,6 +15,21 @@ use crate::ike::engine::{Datagram, EngineConfig, Event, Now, Outputs};
 use crate::ipc::{FromNegotiator, PolicySpec};
 use crate::{log_error, log_info, log_verbose};
 
+/// IKE SAs gone since the peak (a flood's half-open SAs expiring) after
+/// which freed memory is given back to the system.
+const TRIM_AFTER: usize = 64;
+
+/// Returns the heap's free memory to the system: after a flood the
+/// negotiator's footprint goes back down instead of staying at its peak
+/// (glibc keeps freed memory otherwise).
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own heap structures.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Negotiator {
     /// Engine time: since the negotiator started.
     pub(super) fn now(&self) -> Now {
@@ -165,6 +180,14 @@ impl Negotiator {
         if deadline.is_some_and(|t| t <= now) {
             let out = self.engine.timeout(now);
             self.apply(out);
+            // Once the SAs have fallen well below their peak (a flood's
+            // half-open SAs expired), hand the memory back.
+            let n = self.engine.len();
+            self.sa_peak = self.sa_peak.max(n);
+            if self.sa_peak - n >= TRIM_AFTER && n <= self.sa_peak / 2 {
+                give_back_memory();
+                self.sa_peak = n;
+            }
         }
     }
 

@@ -100,7 +100,7 @@ fn policy_spec(
         local_ts: ts(&p.local_ts),
         remote_ts: ts(&p.remote_ts),
         transport: p.mode == Mode::Transport,
-        cert: c.map(|c| c.cert_der.clone()),
+        certs: c.map(|c| c.chain_der.clone()).unwrap_or_default(),
         ca_hashes: c.map(|c| c.ca_hashes.clone()).unwrap_or_default(),
         dpd_secs: p.dpd.as_secs(),
         childless: p.childless,

@@ -43,7 +43,7 @@ pub fn policy(name: &str, peer: &str, ike: &str, local_ts: &str, remote_ts: &str
         local_ts: vec![net(local_ts)],
         remote_ts: vec![net(remote_ts)],
         transport: false,
-        cert: None,
+        certs: Vec::new(),
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),

@@ -224,6 +224,24 @@ impl Charon {
         )
     }
 
+    /// `swanctl --terminate --ike NAME`.
+    pub fn terminate_ike(&self, name: &str) -> String {
+        harness(
+            "peer-strongswan",
+            &[
+                "terminate",
+                "--ike",
+                name,
+                "--timeout",
+                "10",
+                "--ns",
+                &self.ns,
+                "--dir",
+                &self.d(),
+            ],
+        )
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("charon.log")).unwrap_or_default()
     }

@@ -287,7 +287,7 @@ pub fn policy(
         local_ts: vec![net(local)],
         remote_ts: vec![net(remote)],
         transport: false,
-        cert: None,
+        certs: Vec::new(),
         certreq: Vec::new(),
         dpd: None,
         childless: Default::default(),

@@ -34,7 +34,13 @@ fn octets(sa: &IkeSa, ours: bool, id: &Identification) -> Option<Vec<u8>> {
 }
 
 /// Fragments accepted for one message (RFC 7383 leaves the bound to us).
-const MAX_FRAGMENTS: u16 = 64;
+/// At least 64, and enough for `max_message` in fragments of 512 bytes
+/// (the bytes themselves are bounded by `max_message`).
+fn max_fragments(max_message: usize) -> u16 {
+    u16::try_from(max_message.div_ceil(512))
+        .unwrap_or(u16::MAX)
+        .max(64)
+}
 
 /// Certificates accepted in the peer's IKE_AUTH (its own and a chain):
 /// what goes to the parent for verification is bounded.
@@ -214,7 +220,7 @@ impl Engine {
             tsr: tsr.clone(),
         };
         let mut inner = vec![Payload::IdI(policy.our_id(l))];
-        if let Some(cert) = &policy.cert {
+        for cert in &policy.certs {
             inner.push(Payload::Cert(CertPayload {
                 encoding: CertEncoding::X509_SIGNATURE,
                 data: cert.clone(),
@@ -360,7 +366,7 @@ impl Engine {
         if sa.reassembly.as_ref().is_none_or(|(m, _)| *m != mid) {
             sa.reassembly = Some((
                 mid,
-                crate::ike::protect::Reassembly::new(MAX_FRAGMENTS, max_message),
+                crate::ike::protect::Reassembly::new(max_fragments(max_message), max_message),
             ));
         }
         let (_, r) = sa.reassembly.as_mut()?;
@@ -663,7 +669,7 @@ impl Engine {
         sa.peer_id = peer_id;
         let my_id = policy.our_id(sa.local.ip());
         let mut inner = vec![Payload::IdR(my_id)];
-        if let Some(cert) = &policy.cert {
+        for cert in &policy.certs {
             inner.push(Payload::Cert(CertPayload {
                 encoding: CertEncoding::X509_SIGNATURE,
                 data: cert.clone(),

@@ -138,8 +138,9 @@ pub struct EnginePolicy {
     pub remote_ts: Vec<TsSpec>,
     /// Transport mode.
     pub transport: bool,
-    /// Our certificate (DER) to send in a CERT payload.
-    pub cert: Option<Vec<u8>>,
+    /// Our certificate and the intermediate CA certificates after it
+    /// (DER), each sent in a CERT payload; empty: none.
+    pub certs: Vec<Vec<u8>>,
     /// CERTREQ data (SHA-1 hashes of our CAs' keys); empty: none sent.
     pub certreq: Vec<u8>,
     /// Liveness check after this long without hearing from the peer

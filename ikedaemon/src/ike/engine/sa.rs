@@ -513,12 +513,13 @@ impl IkeSa {
         let out = self.out.as_ref().ok_or("no keys yet")?;
         let header = self.header(exchange, response, message_id);
         let iv = rng.bytes(out.iv_len());
-        let whole = crate::ike::protect::seal_message(&header, inner, out, &iv)
-            .map_err(|e| e.to_string())?;
+        // A message too large for one SK payload (65,535 bytes: several
+        // certificates) can still go in fragments.
+        let whole = crate::ike::protect::seal_message(&header, inner, out, &iv);
         // The non-ESP marker takes 4 bytes of the datagram on 4500.
         let marker = if self.natt { 4 } else { 0 };
-        match self.frag_size {
-            Some(limit) if whole.len() + marker > limit => {
+        match (self.frag_size, whole) {
+            (Some(limit), whole) if whole.as_ref().map_or(true, |w| w.len() + marker > limit) => {
                 let iv_len = out.iv_len();
                 crate::ike::protect::seal_fragments(
                     &header,
@@ -529,7 +530,7 @@ impl IkeSa {
                 )
                 .map_err(|e| e.to_string())
             }
-            _ => Ok(vec![whole]),
+            (_, whole) => whole.map(|w| vec![w]).map_err(|e| e.to_string()),
         }
     }
 }
