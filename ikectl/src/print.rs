@@ -99,6 +99,9 @@ fn stats(s: &Stats) {
         ("IKE SA rekeys", s.ike_rekeys),
         ("CHILD SA rekeys", s.child_rekeys),
         ("rekey collisions", s.rekey_collisions),
+        ("our AUTHs made", s.auth_made),
+        ("peers verified", s.peers_verified),
+        ("peers refused", s.peers_refused),
     ];
     for (k, v) in rows {
         println!("{k:<26} {v}");

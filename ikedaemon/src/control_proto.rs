@@ -248,6 +248,15 @@ pub struct Stats {
     /// Crossing rekeys decided by the nonces (RFC 7296 §2.8).
     #[serde(default)]
     pub rekey_collisions: u64,
+    /// Our AUTH payloads the parent made (signatures and PSK MICs).
+    #[serde(default)]
+    pub auth_made: u64,
+    /// Peers' AUTH payloads the parent verified.
+    #[serde(default)]
+    pub peers_verified: u64,
+    /// Peers' AUTH payloads the parent refused (or requests it refused).
+    #[serde(default)]
+    pub peers_refused: u64,
 }
 
 /// One line of the `monitor` stream.

@@ -293,6 +293,9 @@ pub fn merge_stats(mut neg: Stats, parent: &Stats) -> Stats {
     neg.config_rejected = parent.config_rejected;
     neg.control_requests = parent.control_requests;
     neg.child_sas = parent.child_sas;
+    neg.auth_made = parent.auth_made;
+    neg.peers_verified = parent.peers_verified;
+    neg.peers_refused = parent.peers_refused;
     neg
 }
 

@@ -7,7 +7,11 @@
 //! - 16 source addresses each run IKE initiators whose IKE_AUTH is a
 //!   300 KiB message in fragments; the negotiator's memory stays bounded,
 //!   charon connects again (twice) during the flood, and the half-open
-//!   SAs are gone after the timeout.
+//!   SAs are gone after the timeout;
+//! - 200 bad IKE_AUTHs against a certificate policy: each is refused, the
+//!   parent makes no AUTH of its own for any of them (a responder signs
+//!   only for a verified peer), and it answers ikectl all along (the
+//!   verification runs on its custody worker and in the ca process).
 
 #[path = "daemon_common/mod.rs"]
 mod common;
@@ -39,6 +43,11 @@ struct Attacker {
 
 impl Attacker {
     fn new(sock: UdpSocket, seed: u64) -> Attacker {
+        Attacker::with_policy(sock, seed, open_policy(Some(300 * 1024)))
+    }
+
+    fn with_policy(sock: UdpSocket, seed: u64, policy: EnginePolicy) -> Attacker {
+        let name = policy.name.clone();
         let cfg = EngineConfig {
             fragment_size: Some(1280),
             retransmit_tries: 0,
@@ -46,13 +55,9 @@ impl Attacker {
         };
         Attacker {
             sock,
-            engine: Engine::new(
-                cfg,
-                vec![open_policy(Some(300 * 1024))],
-                Box::new(SeededRng::new(seed)),
-            ),
+            engine: Engine::new(cfg, vec![policy], Box::new(SeededRng::new(seed))),
             parent: engine_common::Parent {
-                psk: HashMap::from([("open".to_string(), b"not the secret".to_vec())]),
+                psk: HashMap::from([(name, b"not the secret".to_vec())]),
                 next_spi: 0x1000,
                 refuse_install: false,
                 installed: Vec::new(),
@@ -80,7 +85,8 @@ impl Attacker {
     /// One step: a new IKE SA, then whatever came back.
     fn step(&mut self, now: Duration) -> usize {
         let local = self.sock.local_addr().unwrap();
-        let out = self.engine.initiate("open", local, now);
+        let policy = self.parent.psk.keys().next().cloned().unwrap_or_default();
+        let out = self.engine.initiate(&policy, local, now);
         let mut sent = self.carry(out, now);
         let mut buf = vec![0u8; 65536];
         while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
@@ -219,4 +225,74 @@ fn spoofed_lockout_replays_and_a_fragment_flood_leave_the_real_peer_connecting()
     assert_eq!(interop::stat(&d, "half_open"), 0);
     let sas = interop::show_sa_json(&d);
     assert_eq!(sas.as_array().map_or(0, Vec::len), 1, "{sas}");
+}
+
+#[test]
+fn bad_ike_auths_against_a_certificate_policy_get_no_signature_and_ikectl_is_answered() {
+    let (a, b) = interop::pair();
+    let certs = tempfile::tempdir().unwrap();
+    interop::gen_certs(certs.path(), "rsa");
+    let d = Daemon::start_with(a, |chroot| {
+        let auth = interop::own_certs(certs.path(), "initiator", chroot.parent().unwrap());
+        interop::cert_config(
+            chroot,
+            true,
+            "passive",
+            &auth,
+            "    ike: [aes128-sha256-x25519]\n",
+        )
+        .replace(
+            "remote: { address: 192.0.2.2,",
+            "remote: { address: 192.0.2.0/24,",
+        )
+    });
+    // The attackers claim the identity the policy wants, send a
+    // certificate that is no certificate and a PSK-style AUTH.
+    let mut policy = open_policy(Some(2000));
+    policy.name = "site".into();
+    policy.local_id = Some(ikedaemon::ike::wire::Identification::fqdn(
+        "responder.example",
+    ));
+    policy.local_ts = vec![policy.local_ts[0].clone()];
+    let socks = sources(&b, 10, 16, 40600);
+    let mut attackers: Vec<Attacker> = socks
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Attacker::with_policy(s, 300 + i as u64, policy.clone()))
+        .collect();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut probes = 0;
+    while interop::stat(&d, "peers_refused") < 200 && started.elapsed() < Duration::from_secs(90) {
+        let now = started.elapsed();
+        for a in &mut attackers {
+            a.step(now);
+        }
+        // The parent answers `show flows` itself.
+        let t = Instant::now();
+        let out = d.ikectl(&["show", "flows"]);
+        assert!(out.status.success(), "{out:?}");
+        slowest = slowest.max(t.elapsed());
+        probes += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = interop::stat(&d, "peers_refused");
+    eprintln!(
+        "{refused} bad IKE_AUTHs refused in {:.1} s; {probes} ikectl requests answered, the slowest in {} ms",
+        started.elapsed().as_secs_f64(),
+        slowest.as_millis()
+    );
+    assert!(refused >= 200, "only {refused} refused\n{}", d.log_text());
+    assert_eq!(
+        interop::stat(&d, "auth_made"),
+        0,
+        "AUTH made for unverified peers"
+    );
+    assert_eq!(interop::stat(&d, "peers_verified"), 0);
+    assert!(
+        d.log_text()
+            .contains("the peer's certificate does not parse"),
+        "the ca process judged them: {}",
+        d.log_text()
+    );
 }

@@ -226,7 +226,9 @@ impl Parent {
             },
             Err(e) => {
                 log_warn!("{e}");
-                return self.answer_negotiator(refusal(sa, request, &work, e));
+                let answer = refusal(sa, request, &work, e);
+                self.count(&answer);
+                return self.answer_negotiator(answer);
             }
         };
         let submitted = match &self.worker {
@@ -246,7 +248,9 @@ impl Parent {
             Err(refused) => {
                 let (job, why) = *refused;
                 log_warn!("IKE SA {sa:016x}: {why}");
-                self.answer_negotiator(refusal(sa, request, &job.work, why));
+                let answer = refusal(sa, request, &job.work, why);
+                self.count(&answer);
+                self.answer_negotiator(answer);
             }
         }
     }
@@ -267,6 +271,7 @@ impl Parent {
             .map(|w| w.answers())
             .unwrap_or_default();
         for mut answer in answers {
+            self.count(&answer);
             let Some(p) = self.in_flight.remove(&answer.ids()) else {
                 log_error!("custody answered a request that is not in flight");
                 continue;
@@ -275,6 +280,24 @@ impl Parent {
                 self.complete(&mut answer, p.post);
             }
             self.answer_negotiator(answer);
+        }
+    }
+
+    /// `show stats`: AUTHs made, peers verified and refused.
+    fn count(&mut self, answer: &ParentAnswer) {
+        match answer {
+            ParentAnswer::Signed { auth, .. } => {
+                self.stats.auth_made += u64::from(auth.is_ok());
+            }
+            ParentAnswer::Authenticated { verdict, auth, .. } => {
+                self.stats.auth_made += u64::from(matches!(auth, Some(Ok(_))));
+                if verdict.is_ok() {
+                    self.stats.peers_verified += 1;
+                } else {
+                    self.stats.peers_refused += 1;
+                }
+            }
+            _ => {}
         }
     }
 
