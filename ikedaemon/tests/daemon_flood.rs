@@ -253,7 +253,6 @@ fn bad_ike_auths_against_a_certificate_policy_get_no_signature_and_ikectl_is_ans
     policy.local_id = Some(ikedaemon::ike::wire::Identification::fqdn(
         "responder.example",
     ));
-    policy.local_ts = vec![policy.local_ts[0].clone()];
     let socks = sources(&b, 10, 16, 40600);
     let mut attackers: Vec<Attacker> = socks
         .into_iter()

@@ -54,14 +54,15 @@ pub(crate) fn run_role<T>(
 /// privilege drop. Returns the channel.
 pub(crate) fn start<M: privsep::IpcMessage + std::fmt::Debug>(
     role: &'static str,
-    setup_of: impl FnOnce(M) -> Result<ChildSetup, M>,
+    setup_of: impl FnOnce(M) -> Option<ChildSetup>,
 ) -> Result<Channel, String> {
     let ch = channel()?;
     let first = ch
         .recv::<M>()
         .map_err(|e| format!("no setup from the parent: {e}"))?;
-    let setup = setup_of(first.msg)
-        .map_err(|other| format!("expected Setup from the parent, got {other:?}"))?;
+    let got = privsep::IpcMessage::name(&first.msg).to_string();
+    let setup =
+        setup_of(first.msg).ok_or_else(|| format!("expected Setup from the parent, got {got}"))?;
     setup_and_drop(role, &setup)?;
     Ok(ch)
 }

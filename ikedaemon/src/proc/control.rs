@@ -65,8 +65,8 @@ pub(crate) fn run() -> u8 {
 
 fn start() -> Result<Control, String> {
     let channel = super::child::start("control", |m| match m {
-        ToControl::Setup(s) => Ok(s),
-        other => Err(other),
+        ToControl::Setup(s) => Some(s),
+        _ => None,
     })?;
     let mut listener = None;
     let mut access = None;

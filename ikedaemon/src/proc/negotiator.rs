@@ -57,8 +57,8 @@ pub(crate) fn run() -> u8 {
 
 fn start() -> Result<Negotiator, String> {
     let channel = super::child::start("negotiator", |m| match m {
-        ToNegotiator::Setup(s) => Ok(s),
-        other => Err(other),
+        ToNegotiator::Setup(s) => Some(s),
+        _ => None,
     })?;
     let mut n = Negotiator {
         channel,
