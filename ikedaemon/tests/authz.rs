@@ -56,15 +56,20 @@ fn sim(seed: u64, same_auth: bool) -> Sim {
     )
 }
 
-#[test]
-fn a_child_sa_under_a_policy_with_other_credentials_is_refused() {
-    let mut sim = sim(5, false);
-    sim.check_quiescent(&["p"]);
+/// a asks b for a CHILD SA under q on the IKE SA of p; 5 s pass.
+fn ask_for_q(sim: &mut Sim) {
     let now = sim.now;
     let (r, out) = sim.a.engine.create_child("q", now);
     assert!(r.is_ok(), "{r:?}");
     sim.apply(true, out);
     sim.run_for(std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_child_sa_under_a_policy_with_other_credentials_is_refused() {
+    let mut sim = sim(5, false);
+    sim.check_quiescent(&["p"]);
+    ask_for_q(&mut sim);
     assert!(sim.inbound(false, "q").is_empty(), "{}", sim.dump());
     assert!(sim.inbound(true, "q").is_empty(), "{}", sim.dump());
     assert!(
@@ -80,11 +85,7 @@ fn a_child_sa_under_a_policy_with_other_credentials_is_refused() {
 #[test]
 fn a_child_sa_under_a_policy_with_the_same_credentials_is_created() {
     let mut sim = sim(6, true);
-    let now = sim.now;
-    let (r, out) = sim.a.engine.create_child("q", now);
-    assert!(r.is_ok(), "{r:?}");
-    sim.apply(true, out);
-    sim.run_for(std::time::Duration::from_secs(5));
+    ask_for_q(&mut sim);
     sim.check_quiescent(&["p", "q"]);
 }
 
@@ -98,11 +99,7 @@ fn a_child_sa_past_max_child_sas_per_ike_gets_no_additional_sas() {
             retransmit_tries: 10,
             ..Default::default()
         });
-    let now = sim.now;
-    let (r, out) = sim.a.engine.create_child("q", now);
-    assert!(r.is_ok(), "{r:?}");
-    sim.apply(true, out);
-    sim.run_for(std::time::Duration::from_secs(5));
+    ask_for_q(&mut sim);
     assert!(sim.inbound(false, "q").is_empty(), "{}", sim.dump());
     assert!(
         sim.a

@@ -22,6 +22,18 @@ fn ikedaemon() -> Command {
     Command::new(common::ikedaemon_bin())
 }
 
+/// `ikedaemon FLAG -f conf`, which must fail: its stderr.
+fn refused(flag: &str, conf: &Path) -> String {
+    let out = ikedaemon()
+        .args([flag, "-f"])
+        .arg(conf)
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn check_flag_says_configuration_ok() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,14 +127,7 @@ fn missing_user_and_chroot_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let text = common::config(dir.path(), "", &[]).replace(common::TEST_USER, "_no_such_user_ikd");
     let conf = write_config(dir.path(), &text);
-    let out = ikedaemon()
-        .args(["-d", "-f"])
-        .arg(&conf)
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused("-d", &conf);
     assert!(
         err.starts_with("ikedaemon: user _no_such_user_ikd does not exist"),
         "{err}"
@@ -153,14 +158,7 @@ fn a_chroot_others_can_write_is_refused() {
     std::fs::create_dir(&chroot).unwrap();
     std::fs::set_permissions(&chroot, std::fs::Permissions::from_mode(0o777)).unwrap();
     let conf = write_config(dir.path(), &common::config(&chroot, "", &[]));
-    let out = ikedaemon()
-        .args(["-d", "-f"])
-        .arg(&conf)
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused("-d", &conf);
     assert!(
         err.contains("must be owned by root and writable by root only")
             && err.contains("mode 0777"),
@@ -183,14 +181,7 @@ fn a_private_key_not_owned_by_its_reader_is_refused() {
         key.display()
     );
     let conf = write_config(dir.path(), &common::config(dir.path(), "", &[policy]));
-    let out = ikedaemon()
-        .args(["-n", "-f"])
-        .arg(&conf)
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = refused("-n", &conf);
     assert!(
         err.contains(&format!("is owned by uid {uid}, not by uid 0 who reads it")),
         "{err}"

@@ -340,33 +340,26 @@ fn socket_group_members_may_use_ikectl() {
     let meta = std::fs::metadata(&d.socket).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o660);
     assert_eq!((meta.uid(), meta.gid()), (0, gid));
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=nobody",
-            &format!("--regid={gid}"),
-            "--clear-groups",
-        ])
-        .arg(ikectl_bin())
-        .arg("-s")
-        .arg(&d.socket)
-        .args(["show", "sa"])
-        .output()
-        .unwrap();
+    // ikectl ARGS as a member of the group (uid nobody).
+    let as_member = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=nobody",
+                &format!("--regid={gid}"),
+                "--clear-groups",
+            ])
+            .arg(ikectl_bin())
+            .arg("-s")
+            .arg(&d.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = as_member(&["show", "sa"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no SAs");
     // Members may look; changing state (here a reload) needs root.
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=nobody",
-            &format!("--regid={gid}"),
-            "--clear-groups",
-        ])
-        .arg(ikectl_bin())
-        .arg("-s")
-        .arg(&d.socket)
-        .arg("reload")
-        .output()
-        .unwrap();
+    let out = as_member(&["reload"]);
     assert!(!out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("needs root"),

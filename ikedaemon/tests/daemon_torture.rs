@@ -9,6 +9,8 @@
 
 #[path = "daemon_common/mod.rs"]
 mod common;
+#[path = "engine_common/mod.rs"]
+mod engine_common;
 #[path = "interop_common/mod.rs"]
 mod interop;
 #[path = "torture_common/mod.rs"]

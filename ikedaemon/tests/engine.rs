@@ -410,26 +410,7 @@ fn responder_under_load_demands_a_cookie_and_the_initiator_returns_it() {
         cookie_threshold: 0,
         ..EngineConfig::default()
     };
-    let mut w = World::with_config(
-        policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        ),
-        policy(
-            "p",
-            "192.0.2.1",
-            "aes128-sha256-x25519",
-            "203.0.113.0-203.0.113.255",
-            "198.51.100.0-198.51.100.255",
-        ),
-        "k",
-        "k",
-        PrfAlg::HmacSha256,
-        cfg,
-    );
+    let mut w = pair_with(cfg, |_| {});
     w.start();
     assert_established(&w);
     assert!(

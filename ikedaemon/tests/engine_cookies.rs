@@ -101,28 +101,7 @@ fn a_table_full_of_spoofed_sas_makes_room_for_a_peer_that_returns_a_cookie() {
         cookie_threshold: 1000,
         ..EngineConfig::default()
     };
-    let mut pb = policy(
-        "p",
-        "192.0.2.1",
-        "aes128-sha256-x25519",
-        "203.0.113.0-203.0.113.255",
-        "198.51.100.0-198.51.100.255",
-    );
-    pb.remote = RemoteMatch::Any;
-    let mut w = World::with_config(
-        policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        ),
-        pb,
-        "k",
-        "k",
-        ikedaemon::ike::crypto::prf::PrfAlg::HmacSha256,
-        cfg,
-    );
+    let mut w = pair_with(cfg, |pb| pb.remote = RemoteMatch::Any);
     let sources: Vec<SocketAddr> = (10..26)
         .map(|i| addr(&format!("198.51.100.{i}:500")))
         .collect();
@@ -145,26 +124,7 @@ fn half_open_sas_opened_under_load_expire_sooner() {
         cookie_threshold: 0,
         ..EngineConfig::default()
     };
-    let mut w = World::with_config(
-        policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        ),
-        policy(
-            "p",
-            "192.0.2.1",
-            "aes128-sha256-x25519",
-            "203.0.113.0-203.0.113.255",
-            "198.51.100.0-198.51.100.255",
-        ),
-        "k",
-        "k",
-        ikedaemon::ike::crypto::prf::PrfAlg::HmacSha256,
-        cfg,
-    );
+    let mut w = pair_with(cfg, |_| {});
     // The IKE_AUTH request is lost every time: the SA stays half-open.
     w.drop = (5..100).collect();
     w.start();

@@ -319,26 +319,14 @@ impl PfKeyKernel {
         if !reqids.contains(&r.reqid) {
             return None;
         }
+        let (dir, selector, _) = Self::policy_key(m)?;
         let (src, dst) = (
             m.address(ExtKind::AddressSrc)?,
             m.address(ExtKind::AddressDst)?,
         );
-        let dir = match p.dir {
-            Direction::Inbound => FlowDir::In,
-            Direction::Outbound => FlowDir::Out,
-            Direction::Forward => FlowDir::Fwd,
-            _ => return None,
-        };
-        let proto = if src.proto == 255 { 0 } else { src.proto };
         Some(Flow {
             dir,
-            selector: Selector {
-                src: (src.addr.ip(), src.prefix_len),
-                dst: (dst.addr.ip(), dst.prefix_len),
-                proto,
-                sport: src.addr.port(),
-                dport: dst.addr.port(),
-            },
+            selector,
             sa: SaTemplate {
                 reqid: r.reqid,
                 mode: if r.mode == PfMode::Tunnel {

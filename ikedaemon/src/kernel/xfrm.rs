@@ -96,6 +96,18 @@ fn dir(d: FlowDir) -> u8 {
     }
 }
 
+/// The XFRM id of `flow`'s policy: its selector and direction.
+fn policy_id(flow: &Flow) -> PolicyId {
+    PolicyId {
+        user_policy_id: UserPolicyId {
+            selector: selector(&flow.selector),
+            index: 0,
+            direction: dir(flow.dir),
+        },
+        nlas: Vec::new(),
+    }
+}
+
 fn selector(s: &Selector) -> XSelector {
     let mask = |p: u16| if p == 0 { 0 } else { u16::MAX };
     XSelector {
@@ -407,14 +419,7 @@ impl XfrmKernel {
     /// An error when the kernel holds a policy with `flow`'s selector and
     /// direction that ikedaemon did not install.
     fn refuse_foreign(&mut self, flow: &Flow) -> Result<(), KernelError> {
-        let id = PolicyId {
-            user_policy_id: UserPolicyId {
-                selector: selector(&flow.selector),
-                index: 0,
-                direction: dir(flow.dir),
-            },
-            nlas: Vec::new(),
-        };
+        let id = policy_id(flow);
         let answers =
             match self.request(XfrmMessage::GetPolicy(id), NLM_F_ACK, "XFRM_MSG_GETPOLICY") {
                 Ok(a) => a,
@@ -643,14 +648,7 @@ impl Kernel for XfrmKernel {
     fn delete_flow(&mut self, flow: &Flow) -> Result<(), KernelError> {
         // Someone may have replaced ours with a policy of their own since.
         self.refuse_foreign(flow)?;
-        let msg = PolicyId {
-            user_policy_id: UserPolicyId {
-                selector: selector(&flow.selector),
-                index: 0,
-                direction: dir(flow.dir),
-            },
-            nlas: Vec::new(),
-        };
+        let msg = policy_id(flow);
         self.request(
             XfrmMessage::DeletePolicy(msg),
             NLM_F_ACK,

@@ -325,6 +325,33 @@ pub fn pair(ike_a: &str, ike_b: &str) -> World {
     )
 }
 
+/// `pair` with PSK "k", `cfg` for both engines and `tweak_b` applied to
+/// the responder's policy.
+pub fn pair_with(cfg: EngineConfig, tweak_b: impl FnOnce(&mut EnginePolicy)) -> World {
+    let mut pb = policy(
+        "p",
+        "192.0.2.1",
+        "aes128-sha256-x25519",
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.0-198.51.100.255",
+    );
+    tweak_b(&mut pb);
+    World::with_config(
+        policy(
+            "p",
+            "192.0.2.2",
+            "aes128-sha256-x25519",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+        ),
+        pb,
+        "k",
+        "k",
+        PrfAlg::HmacSha256,
+        cfg,
+    )
+}
+
 pub fn assert_established(w: &World) {
     let (ca, cb) = (World::children(&w.a.events), World::children(&w.b.events));
     assert_eq!(

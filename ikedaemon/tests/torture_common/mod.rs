@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use ikedaemon::ike::engine::rng::SeededRng;
 use ikedaemon::ike::engine::*;
-use ikedaemon::ike::proposal::{ProposalConfig, SaProtocol};
 use ikedaemon::ike::wire::Message;
 
 use crate::common::{Daemon, Netns, TEST_USER};
@@ -49,44 +48,22 @@ pub fn init_maker(seed: u64, cfg: EngineConfig) -> Engine {
     Engine::new(cfg, vec![open_policy(None)], Box::new(SeededRng::new(seed)))
 }
 
-/// The initiator's side of `open` (with a CERT of `cert` bytes, to make
-/// the IKE_AUTH large).
+/// The initiator's side of `open` (with CERT payloads of `cert` bytes in
+/// all, at most 60,000 each, to make the IKE_AUTH large).
 pub fn open_policy(cert: Option<usize>) -> EnginePolicy {
-    let ts = |a: &str, b: &str| {
-        TsSpec::Range(ikedaemon::ike::wire::TsRange {
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: 65535,
-            start: a.parse().unwrap(),
-            end: b.parse().unwrap(),
-        })
-    };
-    EnginePolicy {
-        name: "open".into(),
-        local_id: None,
-        remote_id: None,
-        auth_class: 0,
-        remote: RemoteMatch::Ip("192.0.2.1".parse().unwrap()),
-        remote_addr: Some("192.0.2.1".parse().unwrap()),
-        ike: vec![ProposalConfig::parse("aes128-sha256-x25519", SaProtocol::Ike).unwrap()],
-        esp: vec![ProposalConfig::parse("aes128gcm16", SaProtocol::Esp).unwrap()],
-        local_ts: vec![ts("203.0.113.0", "203.0.113.255")],
-        remote_ts: vec![ts("198.51.100.1", "198.51.100.1")],
-        transport: false,
-        // CERT payloads of at most 60,000 bytes each, `cert` in all.
-        certs: cert.map_or(Vec::new(), |n| {
-            (0..n.div_ceil(60_000))
-                .map(|i| vec![0x30; (n - i * 60_000).min(60_000)])
-                .collect()
-        }),
-        certreq: Vec::new(),
-        dpd: None,
-        childless: Default::default(),
-        ike_rekey: None,
-        ike_reauth: None,
-        ike_expire: None,
-        child_expire: None,
-    }
+    let mut p = crate::engine_common::policy(
+        "open",
+        "192.0.2.1",
+        "aes128-sha256-x25519",
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.1-198.51.100.1",
+    );
+    p.certs = cert.map_or(Vec::new(), |n| {
+        (0..n.div_ceil(60_000))
+            .map(|i| vec![0x30; (n - i * 60_000).min(60_000)])
+            .collect()
+    });
+    p
 }
 
 /// A fresh, well-formed IKE_SA_INIT request from `local`.
