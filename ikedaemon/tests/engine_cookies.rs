@@ -23,13 +23,7 @@ static SEED: AtomicU64 = AtomicU64::new(1000);
 fn spoof_inits(w: &mut World, from: &[SocketAddr], n: usize) -> usize {
     let mut spoofer = Engine::new(
         EngineConfig::default(),
-        vec![policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        )],
+        vec![policy_a("aes128-sha256-x25519")],
         // A new seed per call: new SPIs, not retransmissions.
         Box::new(SeededRng::new(SEED.fetch_add(1, Ordering::Relaxed))),
     );

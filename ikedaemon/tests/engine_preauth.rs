@@ -98,22 +98,11 @@ fn fragmenting_pair(cert_len: usize, frag: usize, max_message: usize) -> World {
         max_message,
         ..EngineConfig::default()
     };
-    let mut pa = policy(
-        "p",
-        "192.0.2.2",
-        "aes128-sha256-x25519",
-        "198.51.100.0-198.51.100.255",
-        "203.0.113.0-203.0.113.255",
-    );
+    let mut w = pair_with(cfg, |_| {});
+    let mut pa = policy_a("aes128-sha256-x25519");
     pa.certs = vec![vec![0x30; cert_len]];
-    let pb = policy(
-        "p",
-        "192.0.2.1",
-        "aes128-sha256-x25519",
-        "203.0.113.0-203.0.113.255",
-        "198.51.100.0-198.51.100.255",
-    );
-    World::with_config(pa, pb, "k", "k", PrfAlg::HmacSha256, cfg)
+    w.a.engine.set_policies(vec![pa]);
+    w
 }
 
 #[test]
@@ -430,17 +419,9 @@ fn a_message_larger_than_one_sk_payload_goes_in_fragments_and_is_taken_within_th
     // Three CERT payloads of 50,000 bytes: no single SK payload (at most
     // 65,535 bytes) holds them, fragments do.
     let mut w = fragmenting_pair(0, 4000, 200_000);
-    w.a.engine.set_policies(vec![{
-        let mut p = policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        );
-        p.certs = vec![vec![0x30; 50_000]; 3];
-        p
-    }]);
+    let mut pa = policy_a("aes128-sha256-x25519");
+    pa.certs = vec![vec![0x30; 50_000]; 3];
+    w.a.engine.set_policies(vec![pa]);
     w.start();
     assert_established(&w);
     assert!(

@@ -303,22 +303,32 @@ impl World {
     }
 }
 
+/// The initiator's policy `p` of the standard pair (a at 192.0.2.1).
+pub fn policy_a(ike: &str) -> EnginePolicy {
+    policy(
+        "p",
+        "192.0.2.2",
+        ike,
+        "198.51.100.0-198.51.100.255",
+        "203.0.113.0-203.0.113.255",
+    )
+}
+
+/// The responder's policy `p` of the standard pair (b at 192.0.2.2).
+pub fn policy_b(ike: &str) -> EnginePolicy {
+    policy(
+        "p",
+        "192.0.2.1",
+        ike,
+        "203.0.113.0-203.0.113.255",
+        "198.51.100.0-198.51.100.255",
+    )
+}
+
 pub fn pair(ike_a: &str, ike_b: &str) -> World {
     World::new(
-        policy(
-            "p",
-            "192.0.2.2",
-            ike_a,
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        ),
-        policy(
-            "p",
-            "192.0.2.1",
-            ike_b,
-            "203.0.113.0-203.0.113.255",
-            "198.51.100.0-198.51.100.255",
-        ),
+        policy_a(ike_a),
+        policy_b(ike_b),
         "shared secret",
         "shared secret",
         PrfAlg::HmacSha256,
@@ -328,22 +338,10 @@ pub fn pair(ike_a: &str, ike_b: &str) -> World {
 /// `pair` with PSK "k", `cfg` for both engines and `tweak_b` applied to
 /// the responder's policy.
 pub fn pair_with(cfg: EngineConfig, tweak_b: impl FnOnce(&mut EnginePolicy)) -> World {
-    let mut pb = policy(
-        "p",
-        "192.0.2.1",
-        "aes128-sha256-x25519",
-        "203.0.113.0-203.0.113.255",
-        "198.51.100.0-198.51.100.255",
-    );
+    let mut pb = policy_b("aes128-sha256-x25519");
     tweak_b(&mut pb);
     World::with_config(
-        policy(
-            "p",
-            "192.0.2.2",
-            "aes128-sha256-x25519",
-            "198.51.100.0-198.51.100.255",
-            "203.0.113.0-203.0.113.255",
-        ),
+        policy_a("aes128-sha256-x25519"),
         pb,
         "k",
         "k",
