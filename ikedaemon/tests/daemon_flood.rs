@@ -22,87 +22,13 @@ mod interop;
 #[path = "torture_common/mod.rs"]
 mod torture;
 
-use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::Daemon;
-use ikedaemon::ike::crypto::prf::PrfAlg;
-use ikedaemon::ike::engine::rng::SeededRng;
 use ikedaemon::ike::engine::*;
 use interop::{CHARON_CONN, Charon};
 use torture::*;
-
-/// One attacking source: an engine that initiates IKE SAs whose IKE_AUTH
-/// is `cert` bytes long, in 1280-byte fragments.
-struct Attacker {
-    sock: UdpSocket,
-    engine: Engine,
-    parent: engine_common::Parent,
-}
-
-impl Attacker {
-    fn new(sock: UdpSocket, seed: u64) -> Attacker {
-        Attacker::with_policy(sock, seed, open_policy(Some(300 * 1024)))
-    }
-
-    fn with_policy(sock: UdpSocket, seed: u64, policy: EnginePolicy) -> Attacker {
-        let name = policy.name.clone();
-        let cfg = EngineConfig {
-            fragment_size: Some(1280),
-            retransmit_tries: 0,
-            ..EngineConfig::default()
-        };
-        Attacker {
-            sock,
-            engine: Engine::new(cfg, vec![policy], Box::new(SeededRng::new(seed))),
-            parent: engine_common::Parent {
-                psk: HashMap::from([(name, b"not the secret".to_vec())]),
-                next_spi: 0x1000,
-                refuse_install: false,
-                installed: Vec::new(),
-            },
-        }
-    }
-
-    fn carry(&mut self, mut out: Outputs, now: Duration) -> usize {
-        let mut sent = 0;
-        loop {
-            for d in &out.send {
-                let _ = self.sock.send_to(&d.bytes, d.remote);
-                sent += d.bytes.len();
-            }
-            let Some(r) = out.parent.pop() else {
-                return sent;
-            };
-            let a = self.parent.answer(r, PrfAlg::HmacSha256);
-            let more = self.engine.parent_answer(a, now);
-            out.send = more.send;
-            out.parent.extend(more.parent);
-        }
-    }
-
-    /// One step: a new IKE SA, then whatever came back.
-    fn step(&mut self, now: Duration) -> usize {
-        let local = self.sock.local_addr().unwrap();
-        let policy = self.parent.psk.keys().next().cloned().unwrap_or_default();
-        let out = self.engine.initiate(&policy, local, now);
-        let mut sent = self.carry(out, now);
-        let mut buf = vec![0u8; 65536];
-        while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
-            let d = Datagram {
-                local,
-                remote: from,
-                natt: false,
-                bytes: buf[..n].to_vec(),
-            };
-            let out = self.engine.datagram(d, now);
-            sent += self.carry(out, now);
-        }
-        let out = self.engine.timeout(now);
-        sent + self.carry(out, now)
-    }
-}
 
 fn site_config(chroot: &std::path::Path) -> String {
     responder_config(chroot).replace(
@@ -230,29 +156,16 @@ fn spoofed_lockout_replays_and_a_fragment_flood_leave_the_real_peer_connecting()
 #[test]
 fn bad_ike_auths_against_a_certificate_policy_get_no_signature_and_ikectl_is_answered() {
     let (a, b) = interop::pair();
-    let certs = tempfile::tempdir().unwrap();
-    interop::gen_certs(certs.path(), "rsa");
     let d = Daemon::start_with(a, |chroot| {
-        let auth = interop::own_certs(certs.path(), "initiator", chroot.parent().unwrap());
-        interop::cert_config(
-            chroot,
-            true,
-            "passive",
-            &auth,
-            "    ike: [aes128-sha256-x25519]\n",
-        )
-        .replace(
-            "remote: { address: 192.0.2.2,",
-            "remote: { address: 192.0.2.0/24,",
+        let auth = make_certs(chroot.parent().unwrap());
+        format!(
+            "user: {}\nchroot: {}\nkernel: none\nlisten: [0.0.0.0]\npolicies:\n{}",
+            common::TEST_USER,
+            chroot.display(),
+            cert_policy_yaml("192.0.2.1", "192.0.2.0/24", &auth)
         )
     });
-    // The attackers claim the identity the policy wants, send a
-    // certificate that is no certificate and a PSK-style AUTH.
-    let mut policy = open_policy(Some(2000));
-    policy.name = "site".into();
-    policy.local_id = Some(ikedaemon::ike::wire::Identification::fqdn(
-        "responder.example",
-    ));
+    let policy = bad_cert_attacker_policy();
     let socks = sources(&b, 10, 16, 40600);
     let mut attackers: Vec<Attacker> = socks
         .into_iter()
