@@ -183,35 +183,20 @@ fn a_global_budget_bounds_auth_computations() {
     for sa in &ids {
         s.issued.insert(*sa, 0);
     }
+    // How many of `ids` get an AUTH at `at`.
+    let signed = |s: &mut Signing, ids: &[SaId], at: Instant| {
+        ids.iter()
+            .filter(|sa| {
+                let o = octets(**sa, Role::Initiator, 32);
+                s.may_sign(**sa, Role::Initiator, &o, SHA256, at).is_ok()
+            })
+            .count()
+    };
     let now = Instant::now();
-    let ok = ids
-        .iter()
-        .filter(|sa| {
-            s.may_sign(
-                **sa,
-                Role::Initiator,
-                &octets(**sa, Role::Initiator, 32),
-                SHA256,
-                now,
-            )
-            .is_ok()
-        })
-        .count();
+    let ok = signed(&mut s, &ids, now);
     assert_eq!(ok, SIGN_BURST as usize);
     // Refilled at SIGN_RATE per second.
     let later = now + Duration::from_millis(100);
-    let refilled = ids[ok..]
-        .iter()
-        .filter(|sa| {
-            s.may_sign(
-                **sa,
-                Role::Initiator,
-                &octets(**sa, Role::Initiator, 32),
-                SHA256,
-                later,
-            )
-            .is_ok()
-        })
-        .count();
+    let refilled = signed(&mut s, &ids[ok..], later);
     assert_eq!(refilled, 50);
 }
