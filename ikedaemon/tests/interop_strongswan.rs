@@ -159,3 +159,39 @@ fn ecdsa_certificates_both_ways_verified() {
         d.log_text()
     );
 }
+
+/// Issue 14, item 1: a PFS group in the ESP proposals on both sides. The
+/// first CHILD SA (IKE_AUTH) has no KE transform, whoever initiates.
+#[test]
+fn a_pfs_group_in_esp_proposals_leaves_the_first_child_sa_up_both_ways() {
+    let conn = CHARON_CONN.replace(
+        "esp_proposals = aes128gcm16",
+        "esp_proposals = aes128gcm16-x25519",
+    );
+    let ours = "    ike: [aes128gcm16-prfsha256-x25519]\n    esp: [aes128gcm16-x25519]\n";
+    // charon initiates.
+    let (a, b) = interop::pair();
+    let d = Daemon::start_with(a, |c| interop::config(c, true, "passive", ours));
+    let charon = Charon::start(&b, true, &conn);
+    let out = charon.initiate_child("net");
+    assert!(
+        out.contains("CHILD_SA net{1} established"),
+        "{out}\n{}",
+        d.log_text()
+    );
+    assert_eq!(interop::sas(&d).len(), 1, "{}", d.log_text());
+    drop(charon);
+    drop(d);
+    // ikedaemon initiates.
+    let (a, b) = interop::pair();
+    let charon = Charon::start(&b, true, &conn);
+    let d = Daemon::start_with(a, |c| interop::config(c, true, "active", ours));
+    let line = interop::wait_for(15, || {
+        let s = charon.list_sas();
+        s.contains("state=INSTALLED").then_some(s)
+    })
+    .unwrap_or_else(|| panic!("charon: {}\nikedaemon: {}", charon.list_sas(), d.log_text()));
+    assert!(line.contains("state=ESTABLISHED"), "{line}");
+    d.wait_log("CHILD SA site ");
+    assert!(!d.log_text().contains("no CHILD SA"), "{}", d.log_text());
+}

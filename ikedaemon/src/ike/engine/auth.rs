@@ -201,13 +201,15 @@ impl Engine {
         let (l, r) = (sa.local.ip(), sa.remote.ip());
         let tsi: Vec<TsRange> = policy.local_ts.iter().map(|t| t.resolve(l)).collect();
         let tsr: Vec<TsRange> = policy.remote_ts.iter().map(|t| t.resolve(r)).collect();
+        // §1.2: no KE transforms in IKE_AUTH (a PFS group is for
+        // CREATE_CHILD_SA).
         let proposals: Vec<_> = policy
             .esp
             .iter()
             .filter(|_| !childless)
             .enumerate()
             .map(|(i, c)| {
-                c.to_wire(
+                c.without_ke().to_wire(
                     u8::try_from(i + 1).unwrap_or(u8::MAX),
                     spi_in.to_be_bytes().to_vec(),
                 )

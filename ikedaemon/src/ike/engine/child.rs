@@ -96,8 +96,20 @@ impl Engine {
                 _ => None,
             })
             .ok_or((NotifyType::NO_PROPOSAL_CHOSEN, "no SA payload".to_string()))?;
-        let chosen = select(&offer, &policy.esp)
-            .map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
+        // §1.2: the first CHILD SA has no key exchange of its own: KE
+        // transforms an initiator put in IKE_AUTH are ignored, and the
+        // policy's PFS groups apply to CREATE_CHILD_SA only.
+        let offer: Vec<_> = offer
+            .into_iter()
+            .map(|mut p| {
+                p.transforms
+                    .retain(|t| t.kind != crate::ike::wire::TransformType::KE);
+                p
+            })
+            .collect();
+        let local: Vec<_> = policy.esp.iter().map(|c| c.without_ke()).collect();
+        let chosen =
+            select(&offer, &local).map_err(|e| (NotifyType::NO_PROPOSAL_CHOSEN, e.to_string()))?;
         let (tsi, tsr) = self.narrow(id, m, policy)?;
         let transport = policy.transport && m.notify(NotifyType::USE_TRANSPORT_MODE).is_some();
         let keys = self

@@ -97,6 +97,16 @@ impl ProposalConfig {
         out
     }
 
+    /// This proposal as the first CHILD SA's, in IKE_AUTH: without key
+    /// exchange methods (RFC 7296 §1.2: IKE_AUTH creates the CHILD SA from
+    /// the IKE SA's key exchange; PFS groups apply to CREATE_CHILD_SA).
+    pub fn without_ke(&self) -> ProposalConfig {
+        ProposalConfig {
+            ke: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The wire proposal for an offer.
     pub fn to_wire(&self, number: u8, spi: Vec<u8>) -> super::wire::Proposal {
         super::wire::Proposal {
