@@ -64,23 +64,53 @@ fn private_file_ok(what: &str, path: &Path, meta: &std::fs::Metadata) -> Result<
     Ok(())
 }
 
-/// Reads a private file (a private key, at most 64 KiB) through the
-/// descriptor whose owner and mode were checked, so that nothing can be
-/// swapped in between the check and the read.
-pub fn read_private(what: &str, path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
-    let file = open_nonblocking(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+/// Opens `path` and checks, on the open descriptor (so a rename in
+/// between cannot swap the file), that it is a regular file and, with
+/// `private`, that its owner and mode keep it private. Returns the file
+/// and its length, or the kind of refusal and its text.
+fn open_checked(
+    what: &str,
+    path: &Path,
+    private: bool,
+) -> Result<(File, u64), (ErrorKind, String)> {
+    let file = open_nonblocking(path).map_err(|e| {
+        (
+            ErrorKind::File,
+            format!("{what} {}: cannot open: {e}", path.display()),
+        )
+    })?;
+    let meta = file.metadata().map_err(|e| {
+        (
+            ErrorKind::File,
+            format!("{what} {}: cannot stat: {e}", path.display()),
+        )
+    })?;
     if !meta.is_file() {
-        return Err(format!("{what} {} is not a regular file", path.display()));
+        return Err((
+            ErrorKind::File,
+            format!("{what} {} is not a regular file", path.display()),
+        ));
     }
-    private_file_ok(what, path, &meta)?;
+    if private {
+        private_file_ok(what, path, &meta).map_err(|e| (ErrorKind::Permission, e))?;
+    }
+    Ok((file, meta.len()))
+}
+
+/// Reads at most `MAX_SECRET_BYTES` of `file` into a buffer sized up front
+/// (it never reallocates, which would leave an unzeroized copy behind).
+fn read_bounded(file: File) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let cap = usize::try_from(MAX_SECRET_BYTES + 1).unwrap_or(usize::MAX);
     let mut buf = Zeroizing::new(Vec::with_capacity(cap));
-    file.take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    file.take(MAX_SECRET_BYTES + 1).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Reads a private file (a private key, at most 64 KiB) through the
+/// descriptor whose owner and mode were checked.
+pub fn read_private(what: &str, path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
+    let (file, _) = open_checked(what, path, true).map_err(|(_, e)| e)?;
+    let buf = read_bounded(file).map_err(|e| format!("{what} {}: {e}", path.display()))?;
     if buf.len() as u64 > MAX_SECRET_BYTES {
         return Err(format!(
             "{what} {} is larger than {MAX_SECRET_BYTES} bytes",
@@ -117,31 +147,9 @@ impl FileRef<'_> {
     }
 
     /// Opens `path` and checks it is a regular file; with `private`, also
-    /// that group and others have no access.
+    /// that it is ours and group and others have no access.
     fn open(&self, path: &Path, private: bool) -> Result<(File, u64), ConfigError> {
-        let file = open_nonblocking(path).map_err(|e| {
-            self.fail(
-                ErrorKind::File,
-                format!("{} {}: cannot open: {e}", self.what, path.display()),
-            )
-        })?;
-        // Checked on the open file, so a rename in between cannot swap it.
-        let meta = file.metadata().map_err(|e| {
-            self.fail(
-                ErrorKind::File,
-                format!("{} {}: cannot stat: {e}", self.what, path.display()),
-            )
-        })?;
-        if !meta.is_file() {
-            return Err(self.fail(
-                ErrorKind::File,
-                format!("{} {} is not a regular file", self.what, path.display()),
-            ));
-        }
-        if private && let Err(e) = private_file_ok(self.what, path, &meta) {
-            return Err(self.fail(ErrorKind::Permission, e));
-        }
-        Ok((file, meta.len()))
+        open_checked(self.what, path, private).map_err(|(kind, e)| self.fail(kind, e))
     }
 
     /// Checks that a private file (a private key) exists, is a regular
@@ -169,18 +177,14 @@ impl FileRef<'_> {
                 ),
             ));
         }
-        // Sized up front so the buffer never reallocates (which would
-        // leave an unzeroized copy behind).
-        let cap = usize::try_from(MAX_SECRET_BYTES + 1).unwrap_or(usize::MAX);
-        let mut buf = Zeroizing::new(Vec::with_capacity(cap));
-        file.take(MAX_SECRET_BYTES)
-            .read_to_end(&mut buf)
-            .map_err(|e| {
-                self.fail(
-                    ErrorKind::File,
-                    format!("{} {}: cannot read: {e}", self.what, path.display()),
-                )
-            })?;
+        let mut buf = read_bounded(file).map_err(|e| {
+            self.fail(
+                ErrorKind::File,
+                format!("{} {}: cannot read: {e}", self.what, path.display()),
+            )
+        })?;
+        // The length was checked; a file that grew since is cut to it.
+        buf.truncate(usize::try_from(MAX_SECRET_BYTES).unwrap_or(usize::MAX));
         let strip = if buf.ends_with(b"\r\n") {
             2
         } else {

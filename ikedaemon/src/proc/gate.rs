@@ -184,7 +184,7 @@ impl Gate {
 }
 
 /// The same identity, whatever RESERVED bytes the peer sent.
-fn same_id(a: &Identification, b: &Identification) -> bool {
+pub(crate) fn same_id(a: &Identification, b: &Identification) -> bool {
     a.id_type == b.id_type && a.data == b.data
 }
 

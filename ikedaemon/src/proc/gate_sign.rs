@@ -59,12 +59,8 @@ impl Bucket {
         let elapsed = self
             .at
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        let start = if self.at.is_none() {
-            SIGN_BURST
-        } else {
-            self.tokens
-        };
-        self.tokens = (start + elapsed.as_secs_f64() * SIGN_RATE).min(SIGN_BURST);
+        // A new bucket starts full (`Signing::default`).
+        self.tokens = (self.tokens + elapsed.as_secs_f64() * SIGN_RATE).min(SIGN_BURST);
         self.at = Some(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;

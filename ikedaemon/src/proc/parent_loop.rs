@@ -122,21 +122,20 @@ impl Parent {
                 self.on_kernel();
             }
             // Channels left unread last round (mio reports edges only).
-            let mut leftover = Vec::new();
-            for (i, token) in [NEGOTIATOR, CONTROL].into_iter().enumerate() {
-                if self.unread[i] && !events.iter().any(|e| e.token() == token) {
-                    leftover.push(token);
-                }
+            let no_event = |t: Token| !events.iter().any(|e| e.token() == t);
+            let leftover = [
+                self.unread[0] && no_event(NEGOTIATOR),
+                self.unread[1] && no_event(CONTROL),
+            ];
+            if leftover[0]
+                && let Step::Exit(code) = self.on_negotiator()
+            {
+                return self.shutdown(code);
             }
-            for token in leftover {
-                let step = if token == NEGOTIATOR {
-                    self.on_negotiator()
-                } else {
-                    self.on_control()
-                };
-                if let Step::Exit(code) = step {
-                    return self.shutdown(code);
-                }
+            if leftover[1]
+                && let Step::Exit(code) = self.on_control()
+            {
+                return self.shutdown(code);
             }
             for ev in events.iter() {
                 let step = match ev.token() {

@@ -68,7 +68,7 @@ fn remote_id_allowed(
     match config.policy(policy).and_then(|p| p.remote.id.as_ref()) {
         Some(want) => {
             let want = want.to_identification();
-            if want.id_type == peer_id.id_type && want.data == peer_id.data {
+            if super::gate::same_id(&want, peer_id) {
                 Ok(())
             } else {
                 Err(format!(

@@ -74,7 +74,7 @@ fn rekey_target(
     let installing = sa
         .waits
         .iter()
-        .any(|(_, w)| matches!(w, ParentWait::InstallOurs(_, ex) if ex.rekeys == Some(spi)));
+        .any(|(_, w, _)| matches!(w, ParentWait::InstallOurs(_, ex) if ex.rekeys == Some(spi)));
     let why = if matches!(c.state, ChildState::Deleting | ChildState::Rekeyed { .. }) {
         format!("CHILD SA {spi:08x} is already replaced or being deleted")
     } else if installing {
@@ -170,7 +170,7 @@ impl Engine {
             .count()
             + sa.waits
                 .iter()
-                .filter(|(_, w)| matches!(w, ParentWait::InstallTheirs(_)))
+                .filter(|(_, w, _)| matches!(w, ParentWait::InstallTheirs(_)))
                 .count();
         if old.is_none() && live >= self.cfg.max_child_sas_per_ike {
             let why = format!(

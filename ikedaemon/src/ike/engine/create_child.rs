@@ -215,11 +215,11 @@ impl Engine {
         let Some(sa) = self.sas.get_mut(&id) else {
             return;
         };
-        let Some(pos) = sa.waits.iter().position(|(r, _)| *r == request) else {
+        let Some(pos) = sa.waits.iter().position(|(r, _, _)| *r == request) else {
             crate::log_verbose!("ike {id:016x}: stale answer {request} from the parent dropped");
             return;
         };
-        let (_, wait) = sa.waits.remove(pos);
+        let (_, wait, _) = sa.waits.remove(pos);
         match (wait, a) {
             (ParentWait::Spi(mut ex), super::io::ParentAnswer::Reserved { spi_in, .. }) => {
                 match spi_in {
@@ -613,7 +613,7 @@ impl Engine {
                 mark(ex);
             }
         }
-        for (_, w) in &mut sa.waits {
+        for (_, w, _) in &mut sa.waits {
             match w {
                 ParentWait::Spi(ex) | ParentWait::InstallOurs(_, ex) => mark(ex),
                 ParentWait::InstallTheirs(_) => {}

@@ -322,8 +322,11 @@ impl Engine {
         if !init_request || !self.answers.allow(d.remote.ip(), now) {
             return;
         }
+        let Some(kind) = e.notify_data().first().copied() else {
+            return;
+        };
         let mut n = NotifyPayload::flag(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD);
-        n.data = crate::ike::wire::NotifyData::PayloadType(e.notify_data()[0]);
+        n.data = crate::ike::wire::NotifyData::PayloadType(kind);
         let m = Message {
             header: Header {
                 response: true,
@@ -406,7 +409,7 @@ impl Engine {
         // refusal, so the exchange ends instead of waiting for ever.
         let overdue: Vec<(SaId, u64, bool)> = self
             .sas
-            .iter_mut()
+            .iter()
             .flat_map(|(id, sa)| {
                 sa.overdue_waits(now)
                     .into_iter()
@@ -507,11 +510,9 @@ impl Engine {
             .sas
             .values()
             .flat_map(|sa| {
-                sa.parent_deadline.into_iter().chain(
-                    sa.waits_since
-                        .values()
-                        .map(|t| *t + super::sa::PARENT_ANSWER_TIMEOUT),
-                )
+                sa.parent_deadline
+                    .into_iter()
+                    .chain(sa.waits.iter().map(|(_, _, t)| *t))
             })
             .min();
         [

@@ -192,11 +192,9 @@ pub(crate) struct IkeSa {
     pub(crate) life: super::lifecycle::Life,
     /// Exchanges still to start.
     pub(crate) work: std::collections::VecDeque<super::lifecycle::Work>,
-    /// CREATE_CHILD_SA steps waiting for the parent, by request id.
-    pub(crate) waits: Vec<(u64, super::lifecycle::ParentWait)>,
-    /// When each wait's request went to the parent (request id → time):
-    /// one unanswered for `PARENT_ANSWER_TIMEOUT` is taken as refused.
-    pub(crate) waits_since: std::collections::HashMap<u64, Now>,
+    /// CREATE_CHILD_SA steps waiting for the parent: request id, the step,
+    /// and its deadline (unanswered by then, it is taken as refused).
+    pub(crate) waits: Vec<(u64, super::lifecycle::ParentWait, Now)>,
     /// When the IKE SA is rekeyed.
     pub(crate) rekey_at: Option<Now>,
     /// When its initiator reauthenticates (carried over by rekeys).
@@ -371,7 +369,6 @@ impl IkeSa {
             life: super::lifecycle::Life::Active,
             work: std::collections::VecDeque::new(),
             waits: Vec::new(),
-            waits_since: std::collections::HashMap::new(),
             rekey_at: None,
             reauth_at: None,
             frag_size: None,
@@ -407,31 +404,17 @@ impl IkeSa {
         wait: super::lifecycle::ParentWait,
         now: Now,
     ) {
-        self.waits.push((request, wait));
-        self.waits_since.insert(request, now);
+        self.waits
+            .push((request, wait, now + PARENT_ANSWER_TIMEOUT));
     }
 
     /// The waits whose answer is overdue at `now`, with whether each
-    /// waits for an SPI (else for an install); forgotten here.
-    pub(crate) fn overdue_waits(&mut self, now: Now) -> Vec<(u64, bool)> {
-        let live: std::collections::HashSet<u64> = self.waits.iter().map(|(r, _)| *r).collect();
-        self.waits_since.retain(|r, _| live.contains(r));
-        let overdue: Vec<u64> = self
-            .waits_since
+    /// waits for an SPI (else for an install).
+    pub(crate) fn overdue_waits(&self, now: Now) -> Vec<(u64, bool)> {
+        self.waits
             .iter()
-            .filter(|(_, t)| now.saturating_sub(**t) >= PARENT_ANSWER_TIMEOUT)
-            .map(|(r, _)| *r)
-            .collect();
-        overdue
-            .into_iter()
-            .map(|r| {
-                self.waits_since.remove(&r);
-                let spi = self
-                    .waits
-                    .iter()
-                    .any(|(q, w)| *q == r && matches!(w, super::lifecycle::ParentWait::Spi(_)));
-                (r, spi)
-            })
+            .filter(|(_, _, deadline)| *deadline <= now)
+            .map(|(r, w, _)| (*r, matches!(w, super::lifecycle::ParentWait::Spi(_))))
             .collect()
     }
 
